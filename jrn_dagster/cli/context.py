@@ -1,0 +1,73 @@
+"""What every command shares: the database, error reporting and output formats."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NoReturn
+
+import click
+from pydantic import BaseModel
+
+from jrn_dagster.db.engine import resolve_database_url
+from jrn_dagster.db.migrate import ensure_up_to_date
+from jrn_dagster.db.unit_of_work import Database, UnitOfWork
+
+EXIT_INVALID_INPUT = 2
+
+
+@dataclass
+class CliContext:
+    database_url: str | None
+    _database: Database | None = field(default=None, repr=False)
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            self._database = Database(resolve_database_url(self.database_url))
+        return self._database
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        ensure_up_to_date(self.database)
+        with self.database.unit_of_work() as uow:
+            yield uow
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.dispose()
+
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+def fail(message: str, code: int = EXIT_INVALID_INPUT) -> NoReturn:
+    """One clear line on stderr, and a non-zero exit."""
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(code)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    return value
+
+
+def echo_json(value: Any) -> None:
+    """Stable, machine-readable output: sorted keys, ISO timestamps, one document."""
+    click.echo(json.dumps(_jsonable(value), indent=2, sort_keys=True))
+
+
+def echo_table(headers: list[str], rows: list[list[Any]]) -> None:
+    cells = [[("" if cell is None else str(cell)) for cell in row] for row in rows]
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,95 @@
+import click
+
+from jrn_dagster.cli.context import CliContext, echo_json, echo_table, pass_cli
+
+
+@click.group(help="Doc spaces and the sources bound to them.")
+def space() -> None:
+    pass
+
+
+@space.command("add")
+@click.argument("slug")
+@click.option("--name", help="Display name (default: the slug).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def space_add(cli: CliContext, slug: str, name: str | None, as_json: bool) -> None:
+    """Add space SLUG (the slug is immutable: it is the Dagster partition key)."""
+    with cli.unit_of_work() as uow:
+        added = uow.spaces.add(slug, name=name)
+        uow.commit()
+    if as_json:
+        echo_json(added)
+    else:
+        click.echo(f"space {added.slug!r} added (id {added.id})")
+
+
+@space.command("archive")
+@click.argument("slug")
+@pass_cli
+def space_archive(cli: CliContext, slug: str) -> None:
+    """Archive space SLUG: it no longer receives runs."""
+    with cli.unit_of_work() as uow:
+        uow.spaces.archive(slug)
+        uow.commit()
+    click.echo(f"space {slug!r} archived")
+
+
+@space.command("bind")
+@click.argument("slug")
+@click.argument("source")
+@click.option("--jrn-pattern", help="Only events whose JRN matches ('*' one segment, '**' any).")
+@click.option("--disabled", is_flag=True, help="Bind, but do not trigger runs yet.")
+@pass_cli
+def space_bind(
+    cli: CliContext, slug: str, source: str, jrn_pattern: str | None, disabled: bool
+) -> None:
+    """Bind SOURCE to space SLUG (again: re-enables; the pattern changes only when given)."""
+    with cli.unit_of_work() as uow:
+        binding = uow.spaces.bind(slug, source, jrn_pattern=jrn_pattern, enabled=not disabled)
+        uow.commit()
+    state = "enabled" if binding.enabled else "disabled"
+    pattern = f", pattern {binding.jrn_pattern!r}" if binding.jrn_pattern else ""
+    click.echo(f"space {slug!r} bound to source {source!r} ({state}{pattern})")
+
+
+@space.command("unbind")
+@click.argument("slug")
+@click.argument("source")
+@pass_cli
+def space_unbind(cli: CliContext, slug: str, source: str) -> None:
+    with cli.unit_of_work() as uow:
+        uow.spaces.unbind(slug, source)
+        uow.commit()
+    click.echo(f"space {slug!r} unbound from source {source!r}")
+
+
+@space.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def space_list(cli: CliContext, as_json: bool) -> None:
+    """Spaces with their bindings."""
+    with cli.unit_of_work() as uow:
+        spaces = uow.spaces.all()
+    if as_json:
+        echo_json(spaces)
+        return
+    echo_table(
+        ["id", "slug", "name", "archived", "bindings"],
+        [
+            [
+                s.id,
+                s.slug,
+                s.name,
+                "yes" if s.archived else "no",
+                ", ".join(
+                    b.source_name
+                    + ("" if b.enabled else " (disabled)")
+                    + (f" [{b.jrn_pattern}]" if b.jrn_pattern else "")
+                    for b in s.bindings
+                )
+                or "-",
+            ]
+            for s in spaces
+        ],
+    )

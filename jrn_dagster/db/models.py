@@ -1,0 +1,272 @@
+"""Tables of DESIGN §2. Schema changes go through alembic (``jrn_dagster/db/migrations``)."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from jrn_dagster.db.types import BigIntId, JsonDocument, UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SHA_LENGTH = 64
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class IntegrationRow(Timestamps, Base):
+    """Credentials for a git host. Only env var *names* are stored, never secrets."""
+
+    __tablename__ = "integrations"
+    __table_args__ = (
+        CheckConstraint("kind IN ('token', 'github_app')", name="kind"),
+        CheckConstraint(
+            "(kind = 'token' AND token_env IS NOT NULL) OR (kind = 'github_app' AND "
+            "app_id IS NOT NULL AND installation_id IS NOT NULL AND private_key_env IS NOT NULL)",
+            name="credentials",
+        ),
+        Index("ix_integrations_host_status", "host", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    host: Mapped[str] = mapped_column(String(255), default="github.com")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    token_env: Mapped[str | None] = mapped_column(String(200))
+    app_id: Mapped[int | None] = mapped_column(BigIntId)
+    installation_id: Mapped[int | None] = mapped_column(BigIntId)
+    private_key_env: Mapped[str | None] = mapped_column(String(200))
+
+
+class SourceRow(Timestamps, Base):
+    """A git repository known to the platform; ``integration_id IS NULL`` means virtual."""
+
+    __tablename__ = "sources"
+    __table_args__ = (
+        # The matching query: true, enabled sources by case-folded coordinate.
+        Index(
+            "ix_sources_true_enabled_repo_key",
+            "repo_key",
+            postgresql_where=text("integration_id IS NOT NULL AND enabled"),
+            sqlite_where=text("integration_id IS NOT NULL AND enabled"),
+        ),
+        Index("ix_sources_integration_id", "integration_id"),
+        CheckConstraint("(repo IS NULL) = (repo_key IS NULL)", name="repo_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(20), default="git")
+    repo: Mapped[str | None] = mapped_column(String(400))
+    # Lower-cased ``repo``: GitHub owner and repo names are case-insensitive.
+    repo_key: Mapped[str | None] = mapped_column(String(400))
+    branch: Mapped[str | None] = mapped_column(String(255))
+    integration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("integrations.id", ondelete="SET NULL")
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    cursors: Mapped[list["SourceCursorRow"]] = relationship(
+        order_by="SourceCursorRow.branch", passive_deletes=True, lazy="selectin"
+    )
+
+
+class SourceCursorRow(Base):
+    """Last fully processed head of a source, per branch (a source may follow every branch)."""
+
+    __tablename__ = "source_cursors"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    branch: Mapped[str] = mapped_column(String(255), primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(SHA_LENGTH))
+    event_id: Mapped[int | None] = mapped_column(BigIntId)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SpaceRow(Timestamps, Base):
+    __tablename__ = "spaces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BindingRow(Base):
+    """``space_sources``: which spaces a source feeds."""
+
+    __tablename__ = "space_sources"
+    __table_args__ = (Index("ix_space_sources_source_id_enabled", "source_id", "enabled"),)
+
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    jrn_pattern: Mapped[str | None] = mapped_column(String(1024))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    space: Mapped[SpaceRow] = relationship(lazy="joined", innerjoin=True)
+    source: Mapped[SourceRow] = relationship(lazy="joined", innerjoin=True)
+
+
+class BindingCursorRow(Base):
+    """What one space has covered of one source branch: commits reachable from ``head_sha``
+    and not from ``covered_from_sha`` (NULL: from the start of that history)."""
+
+    __tablename__ = "binding_cursors"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["space_id", "source_id"],
+            ["space_sources.space_id", "space_sources.source_id"],
+            ondelete="CASCADE",
+            name="fk_binding_cursors_binding",
+        ),
+    )
+
+    space_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch: Mapped[str] = mapped_column(String(255), primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(SHA_LENGTH))
+    covered_from_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    event_id: Mapped[int | None] = mapped_column(BigIntId)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DocRow(Timestamps, Base):
+    __tablename__ = "docs"
+    __table_args__ = (UniqueConstraint("space_id", "path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(1024))
+    content: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class WebhookEventRow(Base):
+    """A stored delivery. ``id`` only grows: it is the sensor's cursor."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's table args
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(200), unique=True)
+    event_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    headers: Mapped[dict[str, str]] = mapped_column(JsonDocument, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImpactJobRow(Base):
+    """One source event: written by the first of its runs, keyed by the idempotency key."""
+
+    __tablename__ = "impact_jobs"
+    __table_args__ = (
+        Index("ix_impact_jobs_source_id_branch_event_id", "source_id", "branch", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(1600), unique=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    integration_id: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[int | None] = mapped_column(BigIntId)
+    event_jrn: Mapped[str] = mapped_column(String(1200))
+    branch: Mapped[str] = mapped_column(String(255))
+    head_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    base_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    affected_space_ids: Mapped[list[int]] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpaceRunRow(Base):
+    """One (source event, space): status, Dagster run, report, changeset."""
+
+    __tablename__ = "space_runs"
+    __table_args__ = (
+        UniqueConstraint("job_id", "space_id"),
+        CheckConstraint(
+            "status IN ('pending', 'running', 'succeeded', 'skipped', 'failed')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("impact_jobs.id", ondelete="CASCADE"))
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    dagster_run_id: Mapped[str | None] = mapped_column(String(64))
+    base_sha_used: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    base_origin: Mapped[str | None] = mapped_column(String(40))
+    report: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChangesetRow(Base):
+    """Proposals for human review; at most one per (source event, space)."""
+
+    __tablename__ = "changesets"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'empty', 'applied', 'rejected')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("space_runs.id", ondelete="SET NULL"), unique=True
+    )
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    docs: Mapped[list["ChangesetDocRow"]] = relationship(
+        order_by="ChangesetDocRow.path", passive_deletes=True, lazy="selectin"
+    )
+
+
+class ChangesetDocRow(Base):
+    __tablename__ = "changeset_docs"
+
+    changeset_id: Mapped[int] = mapped_column(
+        ForeignKey("changesets.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    # NULL: the proposal creates the doc.
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    proposed_content: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Repositories: the only code that touches ORM rows. They return pydantic records."""

@@ -1,0 +1,48 @@
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jrn_dagster.db.models import DocRow
+from jrn_dagster.domain.errors import NotFoundError
+from jrn_dagster.domain.paths import normalize_relative_path
+from jrn_dagster.domain.records import Doc
+
+
+class DocRepository:
+    """The versioned doc store: every change of content bumps ``version``."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def put(self, space_id: int, path: str, content: str) -> Doc:
+        """Create or replace a doc. Writing the same content again is a no-op (same version)."""
+        path = normalize_relative_path(path)
+        row = self._row(space_id, path)
+        if row is None:
+            row = DocRow(space_id=space_id, path=path, content=content, version=1)
+            self._session.add(row)
+        elif row.content != content:
+            row.content = content
+            row.version += 1
+        self._session.flush()
+        return Doc.model_validate(row)
+
+    def get(self, space_id: int, path: str) -> Doc:
+        row = self._row(space_id, normalize_relative_path(path))
+        if row is None:
+            raise NotFoundError(f"doc {path!r} does not exist in space {space_id}")
+        return Doc.model_validate(row)
+
+    def find(self, space_id: int, path: str) -> Doc | None:
+        row = self._row(space_id, normalize_relative_path(path))
+        return Doc.model_validate(row) if row is not None else None
+
+    def all(self, space_id: int) -> list[Doc]:
+        rows = self._session.scalars(
+            select(DocRow).where(DocRow.space_id == space_id).order_by(DocRow.path)
+        )
+        return [Doc.model_validate(row) for row in rows]
+
+    def _row(self, space_id: int, path: str) -> DocRow | None:
+        return self._session.scalar(
+            select(DocRow).where(DocRow.space_id == space_id, DocRow.path == path)
+        )

@@ -1,0 +1,76 @@
+"""Real databases for tests: a migrated SQLite file per test, a private PostgreSQL database per
+test session (per xdist worker), emptied between tests."""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import make_url, text
+
+from jrn_dagster.db.migrate import upgrade
+from jrn_dagster.db.models import Base
+from jrn_dagster.db.unit_of_work import Database
+
+POSTGRES_SERVER_URL_ENV = "JRN_TEST_POSTGRES_URL"
+DEFAULT_POSTGRES_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_server_url() -> str:
+    return os.environ.get(POSTGRES_SERVER_URL_ENV, DEFAULT_POSTGRES_SERVER_URL)
+
+
+def _admin_connect() -> psycopg.Connection:
+    return psycopg.connect(postgres_server_url(), autocommit=True, connect_timeout=5)
+
+
+def create_postgres_database(prefix: str = "jrn_test") -> str:
+    """Create an empty database; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with _admin_connect() as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_url(postgres_server_url()).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    with _admin_connect() as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name or ""))
+        )
+
+
+@contextmanager
+def temporary_postgres_database(prefix: str = "jrn_test") -> Iterator[str]:
+    url = create_postgres_database(prefix)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+def migrated_sqlite_template(directory: Path) -> Path:
+    path = directory / "template.sqlite"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    database.dispose()
+    return path
+
+
+def sqlite_copy(template: Path, directory: Path) -> str:
+    path = directory / "jrn.sqlite"
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
+def empty_all_tables(database: Database) -> None:
+    """Delete every row (PostgreSQL: TRUNCATE, identities restarted)."""
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        )
