@@ -1,4 +1,5 @@
 import sys
+from typing import BinaryIO
 
 import click
 
@@ -15,7 +16,7 @@ def doc() -> None:
 @click.argument("path")
 @click.argument("file", type=click.File("rb"), required=False)
 @pass_cli
-def doc_put(cli: CliContext, slug: str, path: str, file: click.utils.LazyFile | None) -> None:
+def doc_put(cli: CliContext, slug: str, path: str, file: BinaryIO | None) -> None:
     """Write doc PATH of space SLUG from FILE (or stdin). Each change bumps its version."""
     raw = (file or sys.stdin.buffer).read()
     try:

@@ -6,12 +6,17 @@ from typing import Any
 import click
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from jrn_dagster.cli.changesets import changesets
 from jrn_dagster.cli.context import CliContext, fail
 from jrn_dagster.cli.db import db
+from jrn_dagster.cli.demo import demo
 from jrn_dagster.cli.docs import doc
+from jrn_dagster.cli.events import events
 from jrn_dagster.cli.integrations import integration
+from jrn_dagster.cli.match import match
 from jrn_dagster.cli.sources import source
 from jrn_dagster.cli.spaces import space
+from jrn_dagster.cli.webhooks import webhooks
 from jrn_dagster.db.engine import describe_url
 from jrn_dagster.db.migrate import SchemaOutOfDateError
 from jrn_dagster.domain.errors import ConflictError, InvalidInputError, NotFoundError
@@ -61,7 +66,7 @@ def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (db, integration, source, space, doc):
+for command in (db, integration, source, space, doc, match, events, webhooks, changesets, demo):
     cli.add_command(command)
 
 

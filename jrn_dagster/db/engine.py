@@ -1,5 +1,6 @@
 """Database URLs and engines, the same way for the CLI, the receiver and Dagster runs."""
 
+import math
 import os
 from pathlib import Path
 
@@ -61,23 +62,51 @@ def _without_password(url: str) -> str:
         return "<unparseable>"
 
 
-def create_database_engine(url: str) -> Engine:
+def create_database_engine(url: str, *, timeout_seconds: float | None = None) -> Engine:
+    """``timeout_seconds`` bounds every wait of one database call (connecting, a pool checkout,
+    a lock or a statement), for callers that must fail fast rather than queue, like the webhook
+    receiver answering 503. None keeps the defaults: 10 s to connect to PostgreSQL, a 30 s
+    SQLite busy timeout, no statement timeout."""
     parsed = normalize_database_url(url)
     if parsed.drivername.startswith("sqlite"):
-        return _sqlite_engine(parsed)
-    return create_engine(
+        return _sqlite_engine(parsed, timeout_seconds or SQLITE_BUSY_TIMEOUT_SECONDS)
+    if timeout_seconds is None:
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"connect_timeout": 10, "application_name": "jrn_dagster"},
+        )
+    engine = create_engine(
         parsed,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
-        connect_args={"connect_timeout": 10, "application_name": "jrn_dagster"},
+        pool_timeout=timeout_seconds,
+        # libpq counts whole seconds.
+        connect_args={
+            "connect_timeout": max(1, math.ceil(timeout_seconds)),
+            "application_name": "jrn_dagster",
+        },
     )
+    statement_timeout_ms = max(1, round(timeout_seconds * 1000))
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET statement_timeout = {statement_timeout_ms}")
+        cursor.close()
+        # SET is transactional in PostgreSQL: keep it past the pool's reset-on-return rollback.
+        dbapi_connection.commit()
+
+    return engine
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -86,7 +115,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout = {max(1, round(busy_timeout_seconds * 1000))}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -222,6 +222,7 @@ class SpaceRunRow(Base):
         CheckConstraint(
             "status IN ('pending', 'running', 'succeeded', 'skipped', 'failed')", name="status"
         ),
+        Index("ix_space_runs_dagster_run_id", "dagster_run_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -232,26 +233,30 @@ class SpaceRunRow(Base):
     base_sha_used: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
     base_origin: Mapped[str | None] = mapped_column(String(40))
     report: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    changeset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("changesets.id", ondelete="SET NULL")
+    )
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ChangesetRow(Base):
-    """Proposals for human review; at most one per (source event, space)."""
+    """Proposals for human review. ``key`` makes them idempotent: one per (source event, space)
+    (event runs) or per (space, source heads) (catch-up runs), whatever re-executes the run."""
 
     __tablename__ = "changesets"
     __table_args__ = (
         CheckConstraint("status IN ('open', 'empty', 'applied', 'rejected')", name="status"),
+        Index("ix_changesets_space_id_status", "space_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    space_run_id: Mapped[int | None] = mapped_column(
-        ForeignKey("space_runs.id", ondelete="SET NULL"), unique=True
-    )
+    key: Mapped[str] = mapped_column(String(2000), unique=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default="open")
     summary: Mapped[str] = mapped_column(Text, default="")
+    dagster_run_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

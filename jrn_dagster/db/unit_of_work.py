@@ -7,9 +7,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jrn_dagster.db.engine import SQLITE_IMMEDIATE, create_database_engine, describe_url
+from jrn_dagster.db.repositories.changesets import ChangesetRepository
+from jrn_dagster.db.repositories.cursors import CursorRepository
 from jrn_dagster.db.repositories.docs import DocRepository
 from jrn_dagster.db.repositories.events import WebhookEventRepository
 from jrn_dagster.db.repositories.integrations import IntegrationRepository
+from jrn_dagster.db.repositories.matching import MatchingRepository
+from jrn_dagster.db.repositories.runs import RunRecordRepository
 from jrn_dagster.db.repositories.sources import SourceRepository
 from jrn_dagster.db.repositories.spaces import SpaceRepository
 
@@ -28,6 +32,10 @@ class UnitOfWork:
         self.spaces = SpaceRepository(session)
         self.docs = DocRepository(session)
         self.events = WebhookEventRepository(session)
+        self.matching = MatchingRepository(session)
+        self.runs = RunRecordRepository(session)
+        self.cursors = CursorRepository(session)
+        self.changesets = ChangesetRepository(session)
 
     def __enter__(self) -> Self:
         return self
@@ -53,9 +61,10 @@ class UnitOfWork:
 class Database:
     """Engine and session factory for one database URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout_seconds: float | None = None) -> None:
+        """``timeout_seconds``: see ``create_database_engine`` (None keeps the defaults)."""
         self.url = url
-        self.engine: Engine = create_database_engine(url)
+        self.engine: Engine = create_database_engine(url, timeout_seconds=timeout_seconds)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(
             self.engine.execution_options(**{SQLITE_IMMEDIATE: True}), expire_on_commit=False

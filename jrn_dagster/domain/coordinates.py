@@ -22,14 +22,14 @@ class RepoCoordinate:
 
     @classmethod
     def parse(cls, text: str) -> "RepoCoordinate":
-        match = _COORDINATE.match(text.strip())
+        match = _COORDINATE.fullmatch(text.strip())
         if not match:
             raise InvalidInputError(
                 f"invalid repo coordinate {text!r}: expected host/owner/repo, "
                 "e.g. github.com/acme/widgets"
             )
         host, owner, repo = match.groups()
-        if not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        if not all(_HOST_LABEL.fullmatch(label) for label in host.split(".")):
             raise InvalidInputError(
                 f"invalid repo coordinate {text!r}: {host!r} is not a host name"
             )

@@ -1,5 +1,6 @@
 """JRNs: the docs platform's resource names. Events are named by the branch they touched."""
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from jrn_dagster.domain.errors import InvalidInputError
@@ -46,7 +47,7 @@ def jrn_matches(pattern: str, jrn: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _matcher(pattern: str):
+def _matcher(pattern: str) -> Callable[[list[str]], bool]:
     segments = tuple(validate_jrn_pattern(pattern).split("/"))
 
     def match(names: list[str]) -> bool:
@@ -70,3 +71,19 @@ def _matcher(pattern: str):
         return reachable[-1]
 
     return match
+
+
+def parse_event_jrn(jrn: str) -> tuple[str, str, str, str]:
+    """(provider, owner, repo, branch) of an event JRN built by ``event_jrn``."""
+    prefix = f"{_SOURCES_PREFIX}/"
+    if not jrn.startswith(prefix):
+        raise InvalidInputError(
+            f"invalid event JRN {jrn!r}: expected {prefix}PROVIDER/OWNER/REPO/BRANCH"
+        )
+    parts = jrn[len(prefix) :].split("/", 3)
+    if len(parts) != 4 or not all(parts):
+        raise InvalidInputError(
+            f"invalid event JRN {jrn!r}: expected {prefix}PROVIDER/OWNER/REPO/BRANCH"
+        )
+    provider, owner, repo, branch = parts
+    return provider, owner, repo, branch

@@ -104,3 +104,61 @@ class WebhookEvent(Record):
     payload: dict[str, Any]
     headers: dict[str, str]
     received_at: datetime
+
+
+class SpaceRunStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        return self in (SpaceRunStatus.SUCCEEDED, SpaceRunStatus.SKIPPED)
+
+
+class SpaceRun(Record):
+    """One (source event, space), joined with its source event."""
+
+    id: int
+    job_id: int
+    space_id: int
+    status: SpaceRunStatus
+    dagster_run_id: str | None
+    base_sha_used: str | None
+    base_origin: str | None
+    report: dict[str, Any] | None
+    changeset_id: int | None
+    error: str | None
+    idempotency_key: str
+    source_id: int
+    event_id: int | None
+    branch: str
+    head_sha: str | None
+    updated_at: datetime
+
+
+class ChangesetStatus(StrEnum):
+    OPEN = "open"
+    EMPTY = "empty"  # the run had nothing to propose: recorded, so re-execution does not retry
+    APPLIED = "applied"
+    REJECTED = "rejected"
+
+
+class ChangesetDoc(Record):
+    path: str
+    base_version: int | None  # None: the proposal creates the doc
+    proposed_content: str
+
+
+class Changeset(Record):
+    id: int
+    key: str
+    space_id: int
+    status: ChangesetStatus
+    summary: str
+    dagster_run_id: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    docs: list[ChangesetDoc] = []

@@ -38,12 +38,12 @@ _BRANCH_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
 
 
 def branch_name_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid branch name under ``git check-ref-format --branch``, or None.
+    """Why ``name`` is not a valid branch name (``git check-ref-format refs/heads/<name>``).
 
     Git's rules, applied to ``refs/heads/<name>``: no control characters, spaces or ``~^:?*[\\``;
     no ``..`` or ``@{``; no component that starts with ``.`` or ends with ``.lock``; no empty
     component; no trailing ``.``; not ``@`` alone. On top, a leading ``-`` is refused (git's
-    branch command refuses it too, and it could be read as an option).
+    branch command refuses it too, and it could be read as an option). None when it is valid.
     """
     if not name:
         return "it is empty"
@@ -61,7 +61,7 @@ def validate_branch(name: str) -> str:
 
 
 def is_sha(value: str) -> bool:
-    return bool(_SHA.match(value))
+    return bool(_SHA.fullmatch(value))
 
 
 def validate_sha(value: str, what: str = "commit SHA") -> str:

@@ -13,7 +13,7 @@ _HOST = re.compile(
 
 
 def validate_name(name: str, what: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidInputError(
             f"invalid {what} name {name!r}: use up to 200 letters, digits, '.', '_' and '-', "
             "starting with a letter or digit"
@@ -22,7 +22,7 @@ def validate_name(name: str, what: str) -> str:
 
 
 def validate_env_var_name(name: str) -> str:
-    if not _ENV_VAR.match(name):
+    if not _ENV_VAR.fullmatch(name):
         raise InvalidInputError(
             f"invalid environment variable name {name!r}: use letters, digits and '_' "
             "(the secret itself is never stored, only the name of the variable holding it)"
@@ -31,6 +31,6 @@ def validate_env_var_name(name: str) -> str:
 
 
 def validate_host(host: str) -> str:
-    if not _HOST.match(host):
+    if not _HOST.fullmatch(host):
         raise InvalidInputError(f"invalid host {host!r}: expected a host name like github.com")
     return host.lower()

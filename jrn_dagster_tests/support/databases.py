@@ -71,6 +71,8 @@ def empty_all_tables(database: Database) -> None:
     """Delete every row (PostgreSQL: TRUNCATE, identities restarted)."""
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as connection:
-        connection.execute(
-            text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-        )
+        if database.dialect == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            return
+        for table in tables:
+            connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608

@@ -1,11 +1,11 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from jrn_dagster.db.models import WebhookEventRow
+from jrn_dagster.db.upsert import insert_ignoring_conflicts
 from jrn_dagster.domain.errors import NotFoundError
 from jrn_dagster.domain.records import WebhookEvent
 
@@ -30,27 +30,20 @@ class WebhookEventRepository:
         existing = self._by_delivery(delivery_id)
         if existing is not None:
             return WebhookEvent.model_validate(existing), False
-        values = {
-            "delivery_id": delivery_id,
-            "event_type": event_type,
-            "payload": payload,
-            "headers": headers,
-        }
-        statement = self._insert_ignoring_duplicates(values)
+        statement = insert_ignoring_conflicts(
+            self._session,
+            WebhookEventRow,
+            ["delivery_id"],
+            delivery_id=delivery_id,
+            event_type=event_type,
+            payload=payload,
+            headers=headers,
+        )
         inserted_id = self._session.scalar(statement.returning(WebhookEventRow.id))
         row = self._by_delivery(delivery_id)
         if row is None:  # pragma: no cover - the row exists: we inserted it or lost the race
             raise NotFoundError(f"delivery {delivery_id!r} vanished while being stored")
         return WebhookEvent.model_validate(row), inserted_id is not None
-
-    def _insert_ignoring_duplicates(self, values: dict[str, Any]) -> Insert:
-        dialect = self._session.get_bind().dialect.name
-        module = postgresql if dialect == "postgresql" else sqlite
-        return (
-            module.insert(WebhookEventRow)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["delivery_id"])
-        )
 
     def get(self, event_id: int) -> WebhookEvent:
         row = self._session.get(WebhookEventRow, event_id)

@@ -1,7 +1,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jrn_dagster.db.models import IntegrationRow, SourceRow
+from jrn_dagster.db.models import BindingRow, IntegrationRow, SourceRow
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from jrn_dagster.domain.records import Source
@@ -75,6 +75,16 @@ class SourceRepository:
 
     def all(self) -> list[Source]:
         rows = self._session.scalars(select(SourceRow).order_by(SourceRow.id))
+        return [Source.model_validate(row) for row in rows]
+
+    def bound_to(self, space_id: int) -> list[Source]:
+        """The sources a space is bound to (enabled bindings or not)."""
+        rows = self._session.scalars(
+            select(SourceRow)
+            .join(BindingRow, BindingRow.source_id == SourceRow.id)
+            .where(BindingRow.space_id == space_id)
+            .order_by(SourceRow.id)
+        )
         return [Source.model_validate(row) for row in rows]
 
     def _linkable_integration(self, name: str, coordinate: RepoCoordinate | None) -> IntegrationRow:

@@ -99,6 +99,14 @@ class SpaceRepository:
         self._session.delete(row)
         self._session.flush()
 
+    def ids_by_slug(self, slugs: list[str]) -> dict[str, int]:
+        if not slugs:
+            return {}
+        rows = self._session.execute(
+            select(SpaceRow.slug, SpaceRow.id).where(SpaceRow.slug.in_(sorted(set(slugs))))
+        )
+        return {slug: space_id for slug, space_id in rows}
+
     def bindings_of_space(self, space_id: int) -> list[Binding]:
         rows = self._session.scalars(
             select(BindingRow).where(BindingRow.space_id == space_id).order_by(BindingRow.source_id)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 19:28:42.611173
+Create Date: 2026-11-25 19:38:36.331879
 """
 
 from collections.abc import Sequence
@@ -76,6 +76,31 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_table(
+        "changesets",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=2000), nullable=False),
+        sa.Column("space_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("dagster_run_id", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('open', 'empty', 'applied', 'rejected')", name=op.f("ck_changesets_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["space_id"],
+            ["spaces.id"],
+            name=op.f("fk_changesets_space_id_spaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_changesets")),
+        sa.UniqueConstraint("key", name=op.f("uq_changesets_key")),
+    )
+    with op.batch_alter_table("changesets", schema=None) as batch_op:
+        batch_op.create_index("ix_changesets_space_id_status", ["space_id", "status"], unique=False)
+
+    op.create_table(
         "docs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("space_id", sa.Integer(), nullable=False),
@@ -122,6 +147,20 @@ def upgrade() -> None:
             sqlite_where=sa.text("integration_id IS NOT NULL AND enabled"),
         )
 
+    op.create_table(
+        "changeset_docs",
+        sa.Column("changeset_id", sa.Integer(), nullable=False),
+        sa.Column("path", sa.String(length=1024), nullable=False),
+        sa.Column("base_version", sa.Integer(), nullable=True),
+        sa.Column("proposed_content", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["changeset_id"],
+            ["changesets.id"],
+            name=op.f("fk_changeset_docs_changeset_id_changesets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("changeset_id", "path", name=op.f("pk_changeset_docs")),
+    )
     op.create_table(
         "impact_jobs",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -230,12 +269,19 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=True,
         ),
+        sa.Column("changeset_id", sa.Integer(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "status IN ('pending', 'running', 'succeeded', 'skipped', 'failed')",
             name=op.f("ck_space_runs_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["changeset_id"],
+            ["changesets.id"],
+            name=op.f("fk_space_runs_changeset_id_changesets"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["job_id"],
@@ -252,52 +298,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_space_runs")),
         sa.UniqueConstraint("job_id", "space_id", name=op.f("uq_space_runs_job_id_space_id")),
     )
-    op.create_table(
-        "changesets",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("space_run_id", sa.Integer(), nullable=True),
-        sa.Column("space_id", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("summary", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('open', 'empty', 'applied', 'rejected')", name=op.f("ck_changesets_status")
-        ),
-        sa.ForeignKeyConstraint(
-            ["space_id"],
-            ["spaces.id"],
-            name=op.f("fk_changesets_space_id_spaces"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["space_run_id"],
-            ["space_runs.id"],
-            name=op.f("fk_changesets_space_run_id_space_runs"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_changesets")),
-        sa.UniqueConstraint("space_run_id", name=op.f("uq_changesets_space_run_id")),
-    )
-    op.create_table(
-        "changeset_docs",
-        sa.Column("changeset_id", sa.Integer(), nullable=False),
-        sa.Column("path", sa.String(length=1024), nullable=False),
-        sa.Column("base_version", sa.Integer(), nullable=True),
-        sa.Column("proposed_content", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["changeset_id"],
-            ["changesets.id"],
-            name=op.f("fk_changeset_docs_changeset_id_changesets"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("changeset_id", "path", name=op.f("pk_changeset_docs")),
-    )
+    with op.batch_alter_table("space_runs", schema=None) as batch_op:
+        batch_op.create_index("ix_space_runs_dagster_run_id", ["dagster_run_id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_table("changeset_docs")
-    op.drop_table("changesets")
+    with op.batch_alter_table("space_runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_space_runs_dagster_run_id")
+
     op.drop_table("space_runs")
     op.drop_table("binding_cursors")
     with op.batch_alter_table("space_sources", schema=None) as batch_op:
@@ -309,6 +317,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_impact_jobs_source_id_branch_event_id")
 
     op.drop_table("impact_jobs")
+    op.drop_table("changeset_docs")
     with op.batch_alter_table("sources", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_sources_true_enabled_repo_key",
@@ -319,6 +328,10 @@ def downgrade() -> None:
 
     op.drop_table("sources")
     op.drop_table("docs")
+    with op.batch_alter_table("changesets", schema=None) as batch_op:
+        batch_op.drop_index("ix_changesets_space_id_status")
+
+    op.drop_table("changesets")
     op.drop_table("webhook_events")
     op.drop_table("spaces")
     with op.batch_alter_table("integrations", schema=None) as batch_op:

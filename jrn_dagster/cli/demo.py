@@ -1,0 +1,78 @@
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from jrn_dagster.cli.context import CliContext, pass_cli
+
+if TYPE_CHECKING:
+    from jrn_dagster.demo.flow import DemoResult
+
+DEFAULT_DAGSTER_HOME = ".dagster_home"
+
+
+@click.command("demo")
+@pass_cli
+def demo(cli: CliContext) -> None:
+    """Run the whole flow on the embedded default: a local repository, a true and a virtual
+    source, two spaces with docs, a push shaped like GitHub's, the sensor and its runs."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path.cwd() / DEFAULT_DAGSTER_HOME)))
+    home.mkdir(parents=True, exist_ok=True)
+    # Dagster loads slowly: import it once the command runs, not for every CLI call.
+    from dagster import DagsterInstance
+
+    from jrn_dagster.demo.flow import run_demo
+
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]jrn-dagster demo[/] DAGSTER_HOME={escape(str(home))} "
+        f"database={escape(cli.database.describe())}"
+    )
+    with DagsterInstance.get() as instance, console.status("starting...") as status:
+        result = run_demo(cli.database, instance, home, status.update)
+    _report(console, result, home)
+    if not result.success:
+        raise SystemExit(1)
+
+
+def _report(console: Console, result: "DemoResult", home: Path) -> None:
+    world, push = result.world, result.event.payload
+    console.print(
+        f"[green]✓[/] repository {world.remote.coordinate} at {escape(str(world.remote.bare))}; "
+        "true source 'widgets' and virtual source 'widgets-local' on it; "
+        f"spaces {', '.join(world.spaces)}"
+    )
+    console.print(
+        f"[green]✓[/] pushed {push['before'][:12]}..{push['after'][:12]} to main "
+        f"(event {result.event.id}, delivery {escape(result.event.delivery_id)})"
+    )
+    console.print(
+        f"[green]✓[/] sensor requested {len(result.requested_spaces)} run(s): "
+        f"{', '.join(result.requested_spaces) or 'none'} (the virtual source starts nothing)"
+    )
+    for space in result.spaces:
+        mark = "[green]✓[/]" if space.success else "[red]✗[/]"
+        console.print(f"\n{mark} space [bold]{space.space}[/] run {space.run_id} ({space.status})")
+        for doc, evidence in space.impacted:
+            console.print(f"   impacted {escape(doc)}")
+            for line in evidence:
+                console.print(f"     - {escape(line)}")
+        for warning in space.warnings:
+            console.print(f"   [yellow]warning[/] {escape(warning)}")
+        console.print(f"   changeset {escape(space.changeset or '-')}")
+    console.print(
+        f"\nsource cursor widgets@main: {result.cursor_before or 'none'} -> "
+        f"{result.cursor_after or 'none'}"
+    )
+    console.print(
+        "\nSee the runs, partitions and metadata in the UI:\n"
+        + escape(
+            f"  DAGSTER_HOME={home} JRN_CLONE_URL_TEMPLATE='{result.clone_url_template}' "
+            ".venv/bin/dagster dev -w workspace.yaml"
+        )
+        + "\nReview the proposals: .venv/bin/jrn-dagster changesets list",
+        soft_wrap=True,
+    )

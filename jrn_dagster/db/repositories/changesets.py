@@ -1,0 +1,160 @@
+"""Changesets: proposals written by runs, applied or rejected by people."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from jrn_dagster.db.models import ChangesetDocRow, ChangesetRow, DocRow
+from jrn_dagster.db.types import utcnow
+from jrn_dagster.db.upsert import insert_ignoring_conflicts
+from jrn_dagster.domain.errors import ConflictError, NotFoundError
+from jrn_dagster.domain.records import Changeset, ChangesetDoc, ChangesetStatus
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    changeset: Changeset
+    applied: bool
+    # path -> why it cannot be applied (the doc changed since the proposal was computed)
+    conflicts: dict[str, str] = field(default_factory=dict)
+
+
+class ChangesetRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def create_once(
+        self,
+        *,
+        key: str,
+        space_id: int,
+        summary: str,
+        docs: Sequence[ChangesetDoc],
+        dagster_run_id: str | None,
+    ) -> tuple[Changeset, bool]:
+        """The changeset for ``key``: created now, or the one an earlier execution created
+        (re-executing a run never makes a second). Returns (changeset, created)."""
+        status = ChangesetStatus.OPEN if docs else ChangesetStatus.EMPTY
+        inserted = self._session.execute(
+            insert_ignoring_conflicts(
+                self._session,
+                ChangesetRow,
+                ["key"],
+                key=key,
+                space_id=space_id,
+                status=status.value,
+                summary=summary,
+                dagster_run_id=dagster_run_id,
+                created_at=utcnow(),
+            ).returning(ChangesetRow.id)
+        ).scalar()
+        if inserted is not None:
+            for doc in docs:
+                self._session.add(
+                    ChangesetDocRow(
+                        changeset_id=inserted,
+                        path=doc.path,
+                        base_version=doc.base_version,
+                        proposed_content=doc.proposed_content,
+                    )
+                )
+            self._session.flush()
+        row = self._session.scalar(select(ChangesetRow).where(ChangesetRow.key == key))
+        assert row is not None  # noqa: S101 - inserted above or by an earlier execution
+        self._session.refresh(row)
+        return Changeset.model_validate(row), inserted is not None
+
+    def get(self, changeset_id: int) -> Changeset:
+        return Changeset.model_validate(self._require(changeset_id))
+
+    def all(
+        self, *, space_id: int | None = None, status: ChangesetStatus | None = None
+    ) -> list[Changeset]:
+        query = select(ChangesetRow).order_by(ChangesetRow.id)
+        if space_id is not None:
+            query = query.where(ChangesetRow.space_id == space_id)
+        if status is not None:
+            query = query.where(ChangesetRow.status == status.value)
+        return [Changeset.model_validate(row) for row in self._session.scalars(query)]
+
+    def apply(self, changeset_id: int) -> ApplyResult:
+        """Write every proposed doc, each a compare-and-swap on its version; all or nothing.
+
+        A doc changed since the proposal was computed (or created meanwhile, for a proposed new
+        doc) is a conflict: nothing is written, the conflicts are returned. The caller commits
+        only when ``applied``.
+        """
+        row = self._require(changeset_id)
+        if row.status != ChangesetStatus.OPEN.value:
+            raise ConflictError(f"changeset {changeset_id} is {row.status}, not open")
+        conflicts = self._conflicts(row)
+        if conflicts:
+            return ApplyResult(Changeset.model_validate(row), False, conflicts)
+        for doc in row.docs:
+            if doc.base_version is None:
+                self._session.add(
+                    DocRow(
+                        space_id=row.space_id,
+                        path=doc.path,
+                        content=doc.proposed_content,
+                        version=1,
+                    )
+                )
+                continue
+            result = self._session.execute(
+                update(DocRow)
+                .where(
+                    DocRow.space_id == row.space_id,
+                    DocRow.path == doc.path,
+                    DocRow.version == doc.base_version,
+                )
+                .values(
+                    content=doc.proposed_content, version=DocRow.version + 1, updated_at=utcnow()
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined] - changed since we looked
+                raise ConflictError(
+                    f"doc {doc.path!r} changed while changeset {changeset_id} was applied"
+                )
+        row.status = ChangesetStatus.APPLIED.value
+        row.decided_at = utcnow()
+        self._session.flush()
+        return ApplyResult(Changeset.model_validate(row), True)
+
+    def reject(self, changeset_id: int) -> Changeset:
+        row = self._require(changeset_id)
+        if row.status != ChangesetStatus.OPEN.value:
+            raise ConflictError(f"changeset {changeset_id} is {row.status}, not open")
+        row.status = ChangesetStatus.REJECTED.value
+        row.decided_at = utcnow()
+        self._session.flush()
+        return Changeset.model_validate(row)
+
+    def _conflicts(self, row: ChangesetRow) -> dict[str, str]:
+        current = {
+            path: version
+            for path, version in self._session.execute(
+                select(DocRow.path, DocRow.version).where(
+                    DocRow.space_id == row.space_id, DocRow.path.in_([d.path for d in row.docs])
+                )
+            )
+        }
+        conflicts = {}
+        for doc in row.docs:
+            version = current.get(doc.path)
+            if doc.base_version is None and version is not None:
+                conflicts[doc.path] = f"created meanwhile (now version {version})"
+            elif doc.base_version is not None and version is None:
+                conflicts[doc.path] = f"deleted since version {doc.base_version}"
+            elif doc.base_version is not None and version != doc.base_version:
+                conflicts[doc.path] = f"changed since version {doc.base_version} (now {version})"
+        return conflicts
+
+    def _require(self, changeset_id: int) -> ChangesetRow:
+        row = self._session.get(ChangesetRow, changeset_id)
+        if row is None:
+            raise NotFoundError(f"changeset {changeset_id} does not exist")
+        return row

@@ -1,0 +1,118 @@
+"""The matching query of DESIGN §4: indexed SQL, true sources only."""
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from jrn_dagster.db.models import (
+    BindingRow,
+    IntegrationRow,
+    SourceCursorRow,
+    SourceRow,
+    SpaceRow,
+)
+from jrn_dagster.domain.matching import BindingCandidate, RepositoryBinding, RepositorySource
+from jrn_dagster.domain.records import IntegrationKind, IntegrationStatus
+
+
+class MatchingRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def true_source_bindings(
+        self, *, repo_key: str, host: str, branch: str, installation_id: int | None
+    ) -> list[BindingCandidate]:
+        """Enabled bindings of non-archived spaces to enabled true sources of this repository
+        and branch whose integration is active for this host (and installation, for apps).
+
+        Virtual sources are excluded by the query itself (``integration_id IS NOT NULL`` is
+        implied by the inner join and stated for the partial index), so they never reach code.
+        """
+        integration_matches = and_(
+            IntegrationRow.id == SourceRow.integration_id,
+            IntegrationRow.status == IntegrationStatus.ACTIVE.value,
+            IntegrationRow.host == host,
+            or_(
+                IntegrationRow.kind == IntegrationKind.TOKEN.value,
+                and_(
+                    IntegrationRow.kind == IntegrationKind.GITHUB_APP.value,
+                    IntegrationRow.installation_id == installation_id,
+                ),
+            ),
+        )
+        query = (
+            select(
+                SourceRow.id,
+                IntegrationRow.id,
+                SpaceRow.id,
+                SpaceRow.slug,
+                BindingRow.jrn_pattern,
+                SourceCursorRow.head_sha,
+            )
+            .join(IntegrationRow, integration_matches)
+            .join(BindingRow, and_(BindingRow.source_id == SourceRow.id, BindingRow.enabled))
+            .join(SpaceRow, and_(SpaceRow.id == BindingRow.space_id, ~SpaceRow.archived))
+            .outerjoin(
+                SourceCursorRow,
+                and_(SourceCursorRow.source_id == SourceRow.id, SourceCursorRow.branch == branch),
+            )
+            .where(
+                SourceRow.repo_key == repo_key,
+                SourceRow.integration_id.is_not(None),
+                SourceRow.enabled,
+                or_(SourceRow.branch.is_(None), SourceRow.branch == branch),
+            )
+            .order_by(SourceRow.id, SpaceRow.id)
+        )
+        return [
+            BindingCandidate(
+                source_id=source_id,
+                integration_id=integration_id,
+                space_id=space_id,
+                space_slug=slug,
+                jrn_pattern=pattern,
+                source_cursor=cursor,
+            )
+            for source_id, integration_id, space_id, slug, pattern, cursor in self._session.execute(
+                query
+            )
+        ]
+
+    def repository_sources(self, repo_key: str) -> list[RepositorySource]:
+        """Every source of one repository with its integration and bindings, for ``--explain``."""
+        rows = self._session.execute(
+            select(SourceRow, IntegrationRow)
+            .outerjoin(IntegrationRow, IntegrationRow.id == SourceRow.integration_id)
+            .where(SourceRow.repo_key == repo_key)
+            .order_by(SourceRow.id)
+        ).all()
+        bindings: dict[int, list[RepositoryBinding]] = {source.id: [] for source, _ in rows}
+        for binding in self._session.scalars(
+            select(BindingRow)
+            .where(BindingRow.source_id.in_(list(bindings)))
+            .order_by(BindingRow.source_id, BindingRow.space_id)
+        ):
+            bindings[binding.source_id].append(
+                RepositoryBinding(
+                    space_id=binding.space_id,
+                    space_slug=binding.space.slug,
+                    space_archived=binding.space.archived,
+                    enabled=binding.enabled,
+                    jrn_pattern=binding.jrn_pattern,
+                )
+            )
+        return [
+            RepositorySource(
+                source_id=source.id,
+                source_name=source.name,
+                branch=source.branch,
+                enabled=source.enabled,
+                integration_id=source.integration_id,
+                integration_name=integration.name if integration else None,
+                integration_kind=integration.kind if integration else None,
+                integration_status=integration.status if integration else None,
+                integration_host=integration.host if integration else None,
+                integration_installation_id=integration.installation_id if integration else None,
+                bindings=bindings[source.id],
+            )
+            for source, integration in rows
+        ]

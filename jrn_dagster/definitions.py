@@ -1,0 +1,53 @@
+"""The code location: ``jrn_dagster.definitions:defs`` (``workspace.yaml`` loads it)."""
+
+import logging
+import os
+import shlex
+
+from dagster import Definitions, EnvVar
+
+from jrn_dagster.db.engine import DATABASE_URL_ENV
+from jrn_dagster.jobs import cli_impact
+from jrn_dagster.redaction import install_redaction
+from jrn_dagster.resources.agent import AgentResource, CommandAgent, NoticeAgent
+from jrn_dagster.resources.database import DatabaseResource
+from jrn_dagster.resources.repository_access import RepositoryAccessResource
+from jrn_dagster.resources.sandbox.factory import sandbox_resource_from_env
+from jrn_dagster.sensors import (
+    cli_impact_cancel_sensor,
+    cli_impact_failure_sensor,
+    webhook_event_sensor,
+)
+
+AGENT_COMMAND_ENV = "JRN_AGENT_COMMAND"
+
+
+def database_resource() -> DatabaseResource:
+    # Only the variable's presence is looked at here: its value (it may hold a password) is
+    # resolved by Dagster when a run or tick uses the resource, and the UI shows its name.
+    if os.environ.get(DATABASE_URL_ENV):
+        return DatabaseResource(url=EnvVar(DATABASE_URL_ENV))
+    return DatabaseResource()  # the embedded default: SQLite under $DAGSTER_HOME
+
+
+def agent_resource() -> AgentResource:
+    command = os.environ.get(AGENT_COMMAND_ENV, "").strip()
+    return CommandAgent(command=shlex.split(command)) if command else NoticeAgent()
+
+
+def build_resources() -> dict[str, object]:
+    return {
+        "database": database_resource(),
+        "sandbox": sandbox_resource_from_env(),
+        "repository_access": RepositoryAccessResource(),
+        "agent": agent_resource(),
+    }
+
+
+install_redaction(logging.getLogger("jrn_dagster"))
+
+defs = Definitions(
+    jobs=[cli_impact],
+    sensors=[webhook_event_sensor, cli_impact_failure_sensor, cli_impact_cancel_sensor],
+    resources=build_resources(),
+)

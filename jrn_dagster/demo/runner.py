@@ -1,0 +1,76 @@
+"""One sensor tick and the runs it requests, in this process, recorded in a Dagster instance
+(the one ``dagster dev`` shows when it shares ``$DAGSTER_HOME``)."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dagster import (
+    DagsterInstance,
+    Definitions,
+    RunRequest,
+    RunsFilter,
+    SensorResult,
+    build_sensor_context,
+)
+from dagster._core.storage.tags import RUN_KEY_TAG
+
+from jrn_dagster.jobs import cli_impact
+from jrn_dagster.sensors import webhook_event_sensor
+
+QUIET_CONSOLE = {"console": {"config": {"log_level": "WARNING"}}}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_key: str
+    space: str
+    run_id: str | None  # None: skipped, the run key was used before
+    success: bool
+
+
+def evaluate_sensor(
+    instance: DagsterInstance, resources: Mapping[str, Any], cursor: str | None
+) -> SensorResult:
+    """One tick, and its partition additions applied, as the daemon would."""
+    with build_sensor_context(instance=instance, resources=resources, cursor=cursor) as context:
+        result = webhook_event_sensor(context)
+    if not isinstance(result, SensorResult):  # pragma: no cover - the sensor returns one
+        raise TypeError(f"unexpected sensor result {result!r}")
+    for request in result.dynamic_partitions_requests or []:
+        keys = list(getattr(request, "partition_keys", []) or [])
+        if keys:
+            instance.add_dynamic_partitions(request.partitions_def_name, keys)
+    return result
+
+
+def requests_of(result: SensorResult) -> list[RunRequest]:
+    return list(result.run_requests or [])
+
+
+def run_requested(
+    instance: DagsterInstance,
+    resources: Mapping[str, Any],
+    requests: list[RunRequest],
+    on_run: Callable[[RunRequest], None] = lambda _request: None,
+) -> list[RunOutcome]:
+    """Execute each request in process; a run key used before is skipped, as the daemon does."""
+    job = Definitions(jobs=[cli_impact], resources=dict(resources)).get_job_def(cli_impact.name)
+    outcomes = []
+    for request in requests:
+        key = request.run_key or ""
+        slug = request.partition_key or ""
+        if instance.get_run_ids(RunsFilter(tags={RUN_KEY_TAG: key}), limit=1):
+            outcomes.append(RunOutcome(key, slug, None, True))
+            continue
+        on_run(request)
+        result = job.execute_in_process(
+            # The event log keeps everything; the terminal only hears of problems.
+            run_config={**request.run_config, "loggers": QUIET_CONSOLE},
+            partition_key=slug,
+            tags={**request.tags, RUN_KEY_TAG: key},
+            instance=instance,
+            raise_on_error=False,
+        )
+        outcomes.append(RunOutcome(key, slug, result.run_id, result.success))
+    return outcomes

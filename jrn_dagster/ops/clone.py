@@ -1,0 +1,59 @@
+from dagster import OpExecutionContext, op
+
+from jrn_dagster.config import CliImpactConfig
+from jrn_dagster.domain.workspace import Workspace
+from jrn_dagster.ops.context import add_metadata, event_id, space_slug
+from jrn_dagster.ops.failures import failures_explained
+from jrn_dagster.resources.database import DatabaseResource
+from jrn_dagster.resources.repository_access import RepositoryAccessResource
+from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster.services.planning import plan_run
+from jrn_dagster.services.workspace import prepare_workspace
+
+
+@op(
+    description="Plan the run (event or catch-up), claim its (event, space) records, and check "
+    "out each source at exactly its head in the run's sandbox, with the integration's "
+    "credentials given to the git commands that fetch and to nothing else.",
+    pool="sandboxes",
+)
+def clone(
+    context: OpExecutionContext,
+    config: CliImpactConfig,
+    database: DatabaseResource,
+    sandbox: SandboxResource,
+    repository_access: RepositoryAccessResource,
+) -> Workspace:
+    with failures_explained(context, "clone"):
+        params = config.to_params()
+        with database.unit_of_work() as uow:
+            plan = plan_run(
+                uow, space_slug=space_slug(context), params=params, event_id=event_id(context)
+            )
+        if plan.skip_reason:
+            context.log.info(f"nothing to do: {plan.skip_reason}")
+        workspace = prepare_workspace(
+            database.database, sandbox, repository_access, plan=plan, run_id=context.run_id
+        )
+    add_metadata(
+        context,
+        {
+            "mode": plan.mode.value,
+            "space": plan.space_slug,
+            "skip_reason": plan.skip_reason or "",
+            "sandbox_id": workspace.sandbox_id or "",
+            "checkouts": [
+                {
+                    "source": c.work.source_name,
+                    "branch": c.branch,
+                    "head": c.range.head_sha,
+                    "base": c.range.base_sha,
+                    "base_origin": c.range.origin.value,
+                    "stale": c.range.stale,
+                    "already_done": c.already_done,
+                }
+                for c in workspace.checkouts
+            ],
+        },
+    )
+    return workspace

@@ -1,0 +1,52 @@
+"""Small helpers the ops share: run tags, sandbox access, redacted metadata."""
+
+from typing import Any
+
+from dagster import (
+    Failure,
+    MarkdownMetadataValue,
+    MetadataValue,
+    OpExecutionContext,
+    TextMetadataValue,
+)
+
+from jrn_dagster import tags
+from jrn_dagster.domain.workspace import Workspace
+from jrn_dagster.redaction import redact, redact_value
+from jrn_dagster.resources.sandbox.base import Sandbox
+from jrn_dagster.resources.sandbox.resource import SandboxResource
+
+
+def space_slug(context: OpExecutionContext) -> str:
+    if not context.has_partition_key:
+        raise Failure(
+            description="cli_impact runs per space: launch it for a partition (a space slug)",
+            allow_retries=False,
+        )
+    return context.partition_key
+
+
+def event_id(context: OpExecutionContext) -> int | None:
+    value = context.run.tags.get(tags.EVENT_ID)
+    return int(value) if value and value.isdigit() else None
+
+
+def sandbox_of(sandboxes: SandboxResource, workspace: Workspace) -> Sandbox:
+    """The run's sandbox. Raises SandboxGoneError when it was released (e.g. a step
+    re-executed in a new run): the outputs say what to rebuild, the first step rebuilds it."""
+    if workspace.sandbox_id is None:
+        raise Failure(description="this run has no sandbox", allow_retries=False)
+    return sandboxes.attach(workspace.sandbox_id)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, MarkdownMetadataValue):
+        return MetadataValue.md(redact(value.md_str or ""))
+    if isinstance(value, TextMetadataValue):
+        return MetadataValue.text(redact(value.text or ""))
+    return redact_value(value)
+
+
+def add_metadata(context: OpExecutionContext, metadata: dict[str, Any]) -> None:
+    """Every value goes through redaction before it reaches the event log."""
+    context.add_output_metadata({key: _redacted(value) for key, value in metadata.items()})

@@ -1,0 +1,25 @@
+from dagster import OpExecutionContext, op
+
+from jrn_dagster.domain.workspace import SyncedDocs, Workspace
+from jrn_dagster.ops.context import add_metadata, sandbox_of
+from jrn_dagster.ops.failures import failures_explained
+from jrn_dagster.resources.database import DatabaseResource
+from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster.services.docs_sync import write_docs
+
+
+@op(description="Write the space's docs into the sandbox and record each doc's version.")
+def sync_docs(
+    context: OpExecutionContext,
+    workspace: Workspace,
+    database: DatabaseResource,
+    sandbox: SandboxResource,
+) -> SyncedDocs:
+    if not workspace.has_work:
+        return SyncedDocs(docs=[])
+    with failures_explained(context, "sync_docs"):
+        with database.unit_of_work() as uow:
+            docs = uow.docs.all(workspace.plan.space_id)
+        synced = write_docs(sandbox_of(sandbox, workspace), docs)
+    add_metadata(context, {"docs": len(synced.docs)})
+    return synced

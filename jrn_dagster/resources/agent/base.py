@@ -1,0 +1,32 @@
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from dagster import ConfigurableResource
+
+from jrn_dagster.domain.impact import ImpactReport
+from jrn_dagster.domain.workspace import Workspace
+from jrn_dagster.resources.sandbox.base import Sandbox
+
+
+@dataclass(frozen=True)
+class AgentTask:
+    """What an agent works on: the sandbox with the docs (``docs_dir``) and the checkouts, the
+    impact report, and the workspace that says which commit ranges were analysed."""
+
+    sandbox: Sandbox
+    docs_dir: str
+    report: ImpactReport
+    workspace: Workspace
+
+
+class AgentResource(ConfigurableResource, ABC):
+    """Edits docs in ``task.docs_dir`` inside the sandbox; ``sync_back`` turns what changed there
+    into a changeset for review. An agent never sees git credentials."""
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @abstractmethod
+    def update_docs(self, task: AgentTask) -> list[str]:
+        """Make the edits; return warnings worth showing to the reviewer."""

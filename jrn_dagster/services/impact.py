@@ -1,0 +1,153 @@
+"""The ``impact`` step: changed files per source from git, rules from the docs, one report."""
+
+import posixpath
+
+from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.domain.changes import (
+    SourceChanges,
+    SourceRef,
+    changed_files_from_tree,
+    parse_name_status,
+)
+from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.frontmatter import parse_doc
+from jrn_dagster.domain.impact import (
+    ImpactCounts,
+    ImpactReport,
+    KeywordLookup,
+    build_impact_report,
+)
+from jrn_dagster.domain.records import Source
+from jrn_dagster.domain.workspace import DOCS_DIR, SourceCheckout, Workspace
+from jrn_dagster.resources.sandbox.base import Sandbox
+
+GIT_DIFF_TIMEOUT_SECONDS = 300
+# Keyword checks read one file's diff; a bigger diff counts as unavailable (the rule fires).
+MAX_KEYWORD_DIFF_BYTES = 1_000_000
+
+
+def changes_of(sandbox: Sandbox, checkout: SourceCheckout) -> SourceChanges:
+    """``git diff --name-status -M base..head`` (a rename counts under both paths; deletions and
+    binary files count). With no reachable base: every file of the head tree, flagged."""
+    work, commits = checkout.work, checkout.range
+    source = SourceRef(id=work.source_id, name=work.source_name, kind="true")
+    if commits.base_sha is None:
+        listing = sandbox.run(
+            ["git", "ls-tree", "-r", "--name-only", "-z", commits.head_sha],
+            cwd=checkout.path,
+            timeout=GIT_DIFF_TIMEOUT_SECONDS,
+        )
+        reason = (
+            "no earlier commit of this branch is reachable from the head "
+            f"(origin: {commits.origin.value}); every file of the head tree counts as changed"
+        )
+        return SourceChanges(
+            source=source,
+            files=changed_files_from_tree(listing.stdout),
+            head_sha=commits.head_sha,
+            full_tree_reason=reason,
+        )
+    diff = sandbox.run(
+        ["git", "diff", "--name-status", "-z", "-M", commits.base_sha, commits.head_sha, "--"],
+        cwd=checkout.path,
+        timeout=GIT_DIFF_TIMEOUT_SECONDS,
+    )
+    return SourceChanges(
+        source=source,
+        files=parse_name_status(diff.stdout),
+        base_sha=commits.base_sha,
+        head_sha=commits.head_sha,
+    )
+
+
+def virtual_views(
+    workspace: Workspace, bound: list[Source], changes: dict[int, SourceChanges]
+) -> list[tuple[SourceChanges, SourceCheckout]]:
+    """Virtual sources bound to the space that name the same repository as one of the run's
+    true checkouts see that checkout's changes, marked ``virtual``. They are never cloned with
+    credentials, never get a cursor and never a run of their own."""
+    by_repo = {
+        RepoCoordinate.parse(c.work.repo).key: c
+        for c in workspace.true_checkouts
+        if c.work.source_id in changes
+    }
+    views = []
+    for source in bound:
+        if source.is_true or source.repo is None:
+            continue
+        checkout = by_repo.get(RepoCoordinate.parse(source.repo).key)
+        if checkout is not None:
+            view = changes[checkout.work.source_id].model_copy(
+                update={"source": SourceRef(id=source.id, name=source.name, kind="virtual")}
+            )
+            views.append((view, checkout))
+    return views
+
+
+def _keyword_lookup(sandbox: Sandbox, checkouts: dict[str, SourceCheckout]) -> KeywordLookup:
+    def diff_text(source_name: str, path: str) -> str | None:
+        checkout = checkouts.get(source_name)
+        if checkout is None or checkout.range.base_sha is None:
+            return None
+        result = sandbox.run(
+            ["git", "diff", "--no-ext-diff", "--no-textconv", "-M", checkout.range.base_sha,
+             checkout.range.head_sha, "--", path],
+            cwd=checkout.path,
+            timeout=GIT_DIFF_TIMEOUT_SECONDS,
+            check=False,
+        )  # fmt: skip
+        text = result.stdout
+        if result.exit_code != 0 or "Binary files" in text or len(text) > MAX_KEYWORD_DIFF_BYTES:
+            return None
+        return text
+
+    return diff_text
+
+
+def analyse_impact(
+    sandbox: Sandbox, workspace: Workspace, bound: list[Source], *, strict: bool
+) -> ImpactReport:
+    texts = {
+        path: sandbox.read_file(posixpath.join(DOCS_DIR, path)).decode("utf-8")
+        for path in sandbox.list_files(DOCS_DIR)
+    }
+    docs = [parse_doc(path, text) for path, text in sorted(texts.items())]
+    active = [c for c in workspace.true_checkouts if c.needs_work]
+    changes = {c.work.source_id: changes_of(sandbox, c) for c in active}
+    views = virtual_views(workspace, bound, changes)
+    by_name = {c.work.source_name: c for c in active}
+    by_name.update({view.source.name: checkout for view, checkout in views})
+    return build_impact_report(
+        docs,
+        [*changes.values(), *(view for view, _ in views)],
+        bound_sources=workspace.plan.bound_source_names,
+        strict=strict,
+        keyword_lookup=_keyword_lookup(sandbox, by_name),
+    )
+
+
+def empty_report(strict: bool) -> ImpactReport:
+    return ImpactReport(
+        strict=strict,
+        sources=[],
+        impacted=[],
+        warnings=[],
+        counts=ImpactCounts(
+            docs_scanned=0,
+            docs_with_problems=0,
+            rules=0,
+            rules_skipped=0,
+            changed_files=0,
+            impacted_docs=0,
+            evidence=0,
+        ),
+    )
+
+
+def persist_report(database: Database, workspace: Workspace, report: ImpactReport) -> None:
+    """Keep the report with each (event, space) record of the run."""
+    with database.unit_of_work() as uow:
+        for checkout in workspace.true_checkouts:
+            if checkout.space_run_id is not None and checkout.needs_work:
+                uow.runs.record_outcome(checkout.space_run_id, report=report.to_json_dict())
+        uow.commit()

@@ -1,0 +1,63 @@
+"""One tick of ``webhook_event_sensor`` as a plain function: read a bounded batch of events after
+the cursor, match each, and say which runs to request. Reads only; writes nothing."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from jrn_dagster.db.unit_of_work import UnitOfWork
+from jrn_dagster.domain.event_cursor import EventCursor
+from jrn_dagster.domain.params import CliImpactJobParams
+from jrn_dagster.services.matching import EventMatch, Outcome, match_event
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    run_key: str
+    space_slug: str
+    space_id: int
+    event_id: int
+    params: CliImpactJobParams
+
+
+@dataclass
+class TickPlan:
+    cursor: EventCursor
+    runs: list[PlannedRun] = field(default_factory=list)
+    matches: list[EventMatch] = field(default_factory=list)
+    events_read: int = 0
+
+    @property
+    def space_slugs(self) -> list[str]:
+        return sorted({run.space_slug for run in self.runs})
+
+    def counts(self) -> dict[str, int]:
+        counts = Counter(match.outcome.value for match in self.matches)
+        return {outcome.value: counts.get(outcome.value, 0) for outcome in Outcome}
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{count} {name}" for name, count in self.counts().items() if count)
+        return (
+            f"{self.events_read} event(s) read up to id {self.cursor.last_id}"
+            f"{': ' + parts if parts else ''}; {len(self.runs)} run(s) requested"
+        )
+
+
+def run_key(params: CliImpactJobParams, space_slug: str) -> str:
+    """One run per (source event, space): the idempotency key ``sourceId + eventJrn + headSha``
+    and the space. Redeliveries and re-evaluated ticks produce the same key."""
+    return f"{params.idempotency_key}|{space_slug}"
+
+
+def plan_tick(uow: UnitOfWork, cursor: EventCursor, *, batch_size: int, now: float) -> TickPlan:
+    events = uow.events.after(cursor.last_id, also_ids=sorted(cursor.holes), limit=batch_size)
+    plan = TickPlan(cursor=cursor.advance([e.id for e in events], now=now), events_read=len(events))
+    for event in events:
+        match = match_event(uow.matching, event)
+        plan.matches.append(match)
+        for params in match.params:
+            for space_id in params.affected_space_ids:
+                slug = match.space_slugs[space_id]
+                plan.runs.append(
+                    PlannedRun(run_key(params, slug), slug, space_id, event.id, params)
+                )
+    return plan

@@ -1,0 +1,49 @@
+"""Proposals become one changeset per (source event, space), whatever re-executes the run."""
+
+from jrn_dagster.db.unit_of_work import UnitOfWork
+from jrn_dagster.domain.records import Changeset, ChangesetDoc
+from jrn_dagster.domain.run_plan import RunMode
+from jrn_dagster.domain.workspace import Proposals, Workspace
+
+
+def changeset_key(workspace: Workspace) -> str:
+    """Event runs: the idempotency key and the space. Catch-up runs: the space and every source
+    head it caught up to (the same catch-up re-executed reuses its changeset)."""
+    plan = workspace.plan
+    if plan.mode is RunMode.EVENT:
+        return f"{workspace.true_checkouts[0].idempotency_key}|{plan.space_slug}"
+    heads = ",".join(
+        f"{c.work.source_id}:{c.branch}@{c.range.head_sha}" for c in workspace.true_checkouts
+    )
+    return f"catch-up|{plan.space_slug}|{heads}"
+
+
+def summarize(workspace: Workspace, proposals: Proposals) -> str:
+    ranges = "; ".join(
+        f"{c.work.source_name} {c.branch} "
+        f"{(c.range.base_sha or 'root')[:12]}..{c.range.head_sha[:12]}"
+        for c in workspace.true_checkouts
+        if c.needs_work
+    )
+    return f"{len(proposals.docs)} doc(s) proposed by {proposals.agent} for {ranges}"
+
+
+def write_changeset(
+    uow: UnitOfWork, workspace: Workspace, proposals: Proposals, dagster_run_id: str
+) -> tuple[Changeset, bool]:
+    """Create (or find) the changeset and link it to the run's (event, space) records. A run
+    with nothing to propose records an empty changeset, so that is explicit too."""
+    changeset, created = uow.changesets.create_once(
+        key=changeset_key(workspace),
+        space_id=workspace.plan.space_id,
+        summary=summarize(workspace, proposals),
+        docs=[
+            ChangesetDoc(path=d.path, base_version=d.base_version, proposed_content=d.content)
+            for d in proposals.docs
+        ],
+        dagster_run_id=dagster_run_id,
+    )
+    for checkout in workspace.true_checkouts:
+        if checkout.space_run_id is not None:
+            uow.runs.record_outcome(checkout.space_run_id, changeset_id=changeset.id)
+    return changeset, created

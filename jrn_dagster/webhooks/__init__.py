@@ -1,0 +1,1 @@
+"""The GitHub webhook receiver: verifies, validates and durably stores deliveries (DESIGN §3)."""

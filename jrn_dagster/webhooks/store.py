@@ -1,0 +1,59 @@
+"""Durable, deduplicated storage of deliveries, and how database failures are told apart."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import exc
+
+from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.domain.records import WebhookEvent
+from jrn_dagster.webhooks.deliveries import Delivery
+
+# Failures of the database, not of the request: the sender should retry (HTTP 503).
+_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDelivery:
+    event: WebhookEvent
+    created: bool  # False: a redelivery of an event stored before
+
+
+def store_delivery(database: Database, delivery: Delivery) -> StoredDelivery:
+    """Commit the delivery in one transaction; a known delivery id stores nothing new.
+
+    Synchronous: the receiver runs it in a worker thread. On SQLite the transaction takes the
+    write lock at BEGIN, so concurrent writers wait for the busy timeout instead of failing on
+    a read-to-write upgrade.
+    """
+    with database.unit_of_work(serializable_write=True) as uow:
+        event, created = uow.events.store(
+            delivery_id=delivery.delivery_id,
+            event_type=delivery.event_type,
+            payload=delivery.payload,
+            headers=delivery.headers,
+        )
+        uow.commit()
+    return StoredDelivery(event=event, created=created)
+
+
+def check_database(database: Database) -> int:
+    """A cheap query that needs the schema: the newest event id (0 when there is none)."""
+    with database.unit_of_work() as uow:
+        return uow.events.max_id()
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    return isinstance(error, _UNAVAILABLE)
+
+
+def describe_database_error(error: BaseException) -> str:
+    """One line naming the failure, without SQL or parameters (they would hold the payload).
+
+    Only the driver's own message is shown (e.g. "connection refused", "database is locked");
+    other errors are named by type alone.
+    """
+    if isinstance(error, exc.DBAPIError) and error.orig is not None:
+        original = error.orig
+        first_line = (str(original).strip().splitlines() or [""])[0][:200]
+        return f"{type(original).__name__}: {first_line}"
+    return type(error).__name__

@@ -1,0 +1,53 @@
+"""The demo world, a Dagster instance and resources wired to them: the whole flow in process."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dagster import DagsterInstance, instance_for_test
+
+from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.demo.local_git import clone_url_template
+from jrn_dagster.demo.scenario import DemoWorld, ensure_world
+from jrn_dagster.resources.agent import NoticeAgent
+from jrn_dagster.resources.database import DatabaseResource
+from jrn_dagster.resources.repository_access import RepositoryAccessResource
+from jrn_dagster.resources.sandbox.local import LocalSandboxResource
+
+
+@dataclass
+class Flow:
+    database: Database
+    instance: DagsterInstance
+    resources: dict[str, Any]
+    world: DemoWorld
+    sandbox_dir: Path
+
+
+def flow_resources(database_url: str, git_root: Path, sandbox_dir: Path) -> dict[str, Any]:
+    return {
+        "database": DatabaseResource(url=database_url),
+        "sandbox": LocalSandboxResource(base_dir=str(sandbox_dir)),
+        "repository_access": RepositoryAccessResource(
+            clone_url_template=clone_url_template(git_root)
+        ),
+        "agent": NoticeAgent(),
+    }
+
+
+@contextmanager
+def demo_flow(database: Database, tmp_path: Path) -> Iterator[Flow]:
+    git_root, sandbox_dir = tmp_path / "git", tmp_path / "sandboxes"
+    for directory in (git_root, sandbox_dir, tmp_path / "dagster"):
+        directory.mkdir()
+    world = ensure_world(database, git_root)
+    with instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        yield Flow(
+            database=database,
+            instance=instance,
+            resources=flow_resources(database.url, git_root, sandbox_dir),
+            world=world,
+            sandbox_dir=sandbox_dir,
+        )

@@ -1,0 +1,203 @@
+"""GitHub-shaped webhook deliveries for tests: push payloads, signatures, headers, sending.
+
+The payloads follow GitHub's documented ``push`` event (github.com and GitHub Enterprise
+Server): every field our code reads is where GitHub puts it, plus the neighbours a real payload
+carries, so code that reads the wrong field fails here as it would in production.
+"""
+
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+
+import httpx
+
+from jrn_dagster.domain.refs import ZERO_SHA
+
+DEFAULT_SECRET = "test-webhook-secret-0123456789abcdef"
+WEBHOOK_PATH = "/webhooks/github"
+
+
+def sha_for(text: str) -> str:
+    """A well-formed 40-hex commit id derived from ``text`` (stable across runs)."""
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def new_delivery_id() -> str:
+    return str(uuid.uuid4())
+
+
+def sign(body: bytes, secret: str = DEFAULT_SECRET) -> str:
+    """The ``X-Hub-Signature-256`` value GitHub would send for ``body``.
+
+    Written independently of ``jrn_dagster.webhooks.signature`` so that the tests check the
+    receiver against GitHub's documented algorithm, not against itself.
+    """
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def commit(
+    sha: str,
+    *,
+    message: str = "Update docs",
+    added: list[str] | None = None,
+    modified: list[str] | None = None,
+    removed: list[str] | None = None,
+    host: str = "github.com",
+    owner: str = "acme",
+    repo: str = "widgets",
+) -> dict[str, Any]:
+    """One entry of a push payload's ``commits`` list."""
+    person = {"name": "Octo Cat", "email": "octocat@example.com", "username": "octocat"}
+    return {
+        "id": sha,
+        "tree_id": sha_for(f"tree:{sha}"),
+        "distinct": True,
+        "message": message,
+        "timestamp": "2024-05-01T12:00:00+00:00",
+        "url": f"https://{host}/{owner}/{repo}/commit/{sha}",
+        "author": person,
+        "committer": person,
+        "added": added or [],
+        "removed": removed or [],
+        "modified": modified or [],
+    }
+
+
+def push_payload(
+    *,
+    owner: str = "acme",
+    repo: str = "widgets",
+    branch: str | None = "main",
+    tag: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    host: str = "github.com",
+    forced: bool = False,
+    installation_id: int | None = None,
+    default_branch: str = "main",
+    commits: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A push payload as GitHub sends it.
+
+    ``branch`` (or ``tag``) sets ``ref``; ``before``/``after`` default to distinct SHAs.
+    Pass ``before=ZERO_SHA`` for a created ref and ``after=ZERO_SHA`` for a deleted one:
+    ``created``/``deleted`` follow, as on GitHub. ``host`` other than github.com gives a GitHub
+    Enterprise Server payload (``/api/v3`` API URLs).
+    """
+    ref = f"refs/tags/{tag}" if tag is not None else f"refs/heads/{branch}"
+    before = before or sha_for(f"{owner}/{repo}:{ref}:before")
+    after = after or sha_for(f"{owner}/{repo}:{ref}:after")
+    created, deleted = before == ZERO_SHA, after == ZERO_SHA
+    web = f"https://{host}"
+    api = "https://api.github.com" if host == "github.com" else f"https://{host}/api/v3"
+    user = {
+        "name": owner,
+        "email": f"{owner}@users.noreply.{host}",
+        "login": owner,
+        "id": 21031067,
+        "node_id": "MDQ6VXNlcjIxMDMxMDY3",
+        "avatar_url": f"{web}/avatars/u/21031067?v=4",
+        "url": f"{api}/users/{owner}",
+        "html_url": f"{web}/{owner}",
+        "type": "Organization",
+        "site_admin": False,
+    }
+    if commits is None:
+        commits = [] if deleted else [commit(after, host=host, owner=owner, repo=repo)]
+    payload: dict[str, Any] = {
+        "ref": ref,
+        "before": before,
+        "after": after,
+        "repository": {
+            "id": 186853002,
+            "node_id": "MDEwOlJlcG9zaXRvcnkxODY4NTMwMDI=",
+            "name": repo,
+            "full_name": f"{owner}/{repo}",
+            "private": True,
+            "owner": user,
+            "html_url": f"{web}/{owner}/{repo}",
+            "description": None,
+            "fork": False,
+            "url": f"{web}/{owner}/{repo}",
+            "git_url": f"git://{host}/{owner}/{repo}.git",
+            "ssh_url": f"git@{host}:{owner}/{repo}.git",
+            "clone_url": f"{web}/{owner}/{repo}.git",
+            "default_branch": default_branch,
+            "master_branch": default_branch,
+            "pushed_at": 1714564800,
+            "created_at": 1557933565,
+        },
+        "pusher": {"name": "octocat", "email": "octocat@example.com"},
+        "sender": {**user, "login": "octocat", "type": "User"},
+        "created": created,
+        "deleted": deleted,
+        "forced": forced,
+        "base_ref": None,
+        "compare": f"{web}/{owner}/{repo}/compare/{before[:12]}...{after[:12]}",
+        "commits": commits,
+        "head_commit": commits[-1] if commits else None,
+    }
+    if installation_id is not None:
+        payload["installation"] = {"id": installation_id, "node_id": "MDIzOkludGVncmF0aW9u"}
+    return payload
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """Compact JSON, the way GitHub sends it."""
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def delivery_headers(
+    body: bytes,
+    *,
+    event: str = "push",
+    delivery_id: str | None = None,
+    secret: str | None = DEFAULT_SECRET,
+    host: str = "github.com",
+    hook_id: int = 292_929_292,
+) -> dict[str, str]:
+    """The headers GitHub sends with ``body`` (``secret=None``: no signature header)."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/5f43c2a",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery_id or new_delivery_id(),
+        "X-GitHub-Hook-ID": str(hook_id),
+        "X-GitHub-Hook-Installation-Target-ID": "186853002",
+        "X-GitHub-Hook-Installation-Target-Type": "repository",
+    }
+    if host != "github.com":
+        headers["X-GitHub-Enterprise-Host"] = host
+        headers["X-GitHub-Enterprise-Version"] = "3.14.0"
+    if secret is not None:
+        headers["X-Hub-Signature-256"] = sign(body, secret)
+    return headers
+
+
+def send_delivery(
+    client: httpx.Client,
+    payload: dict[str, Any],
+    *,
+    event: str = "push",
+    delivery_id: str | None = None,
+    secret: str | None = DEFAULT_SECRET,
+) -> httpx.Response:
+    """POST a signed delivery to ``client``'s receiver (base URL set on the client)."""
+    body = encode(payload)
+    headers = delivery_headers(body, event=event, delivery_id=delivery_id, secret=secret)
+    return client.post(WEBHOOK_PATH, content=body, headers=headers)
+
+
+def send_push(
+    client: httpx.Client,
+    *,
+    delivery_id: str | None = None,
+    secret: str | None = DEFAULT_SECRET,
+    **payload_fields: Any,
+) -> httpx.Response:
+    """POST a signed push built by ``push_payload(**payload_fields)``."""
+    return send_delivery(
+        client, push_payload(**payload_fields), delivery_id=delivery_id, secret=secret
+    )

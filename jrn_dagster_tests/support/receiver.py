@@ -1,0 +1,64 @@
+"""A real webhook receiver for tests: uvicorn on a free loopback port, in a background thread."""
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+
+from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.webhooks.app import create_app
+from jrn_dagster.webhooks.server import uvicorn_config
+from jrn_dagster_tests.support.github import DEFAULT_SECRET
+
+STARTUP_TIMEOUT_SECONDS = 10
+
+
+@contextmanager
+def running_server(app: Any) -> Iterator[str]:
+    """Serve ``app`` with the production uvicorn settings; yields the base URL."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(app, host="127.0.0.1", port=port))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="receiver", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test receiver did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
+        listener.close()
+
+
+@contextmanager
+def running_receiver(
+    database_url: str,
+    *,
+    secret: str = DEFAULT_SECRET,
+    timeout_seconds: float | None = 2.0,
+    **app_options: Any,
+) -> Iterator[httpx.Client]:
+    """A receiver storing into ``database_url``; yields an HTTP client pointed at it.
+
+    ``timeout_seconds`` bounds the receiver's database waits (as ``--database-timeout`` does).
+    """
+    database = Database(database_url, timeout_seconds=timeout_seconds)
+    try:
+        app = create_app(database, secret, **app_options)
+        with running_server(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+            yield client
+    finally:
+        database.dispose()
