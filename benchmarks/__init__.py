@@ -1,0 +1,1 @@
+"""Runnable benchmarks (see docs/benchmarks.md)."""

@@ -1,0 +1,254 @@
+"""Path globs of attention rules: one spelling, one meaning, matched by wcmatch.
+
+Semantics (docs/attention-rules.md has the user-facing version):
+
+- ``*`` and ``?`` never cross ``/``; ``**`` as a whole segment matches zero or more directories;
+  ``{a,b}`` expands; dotfiles are ordinary files; matching is case-sensitive, like git.
+- ``(``, ``)``, ``+``, ``@``, ``!`` and ``|`` are literal: extglob and negation are off.
+- A bracket expression such as ``[id]`` matches one character of its set *and*, because file
+  names like Next.js' ``pages/[id].tsx`` are common, the pattern read with every unescaped ``[``
+  and ``]`` literal is tried as well. ``\\[`` forces the literal reading alone.
+- ``\\`` before one of ``\\*?[]{}(),!+@|-~`` escapes it (so ``wcmatch.glob.escape(path)`` is
+  a valid rule for ``path``); any other ``\\`` is a Windows path separator and becomes ``/``.
+
+No regex is built here by hand: this module only decides which wcmatch patterns a rule stands
+for and which literal strings it can be answered by without a regex.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property, lru_cache
+
+from wcmatch import glob
+
+# wcmatch raises this for too many brace expansions but does not re-export it from `glob`.
+from wcmatch._wcparse import PatternLimitException
+
+from jrn_dagster.domain.errors import InvalidInputError
+
+# FORCEUNIX: ``\`` escapes and ``/`` separates whatever the platform; CASE: git paths are
+# case-sensitive. Deliberately absent: EXTGLOB (``(``/``+``/``@``/``!`` stay literal), NEGATE,
+# MATCHBASE (a pattern without ``/`` is anchored at the repository root, not at any depth).
+GLOB_FLAGS = glob.GLOBSTAR | glob.BRACE | glob.DOTGLOB | glob.FORCEUNIX | glob.CASE
+MAX_GLOB_LENGTH = 1024
+MAX_BRACE_EXPANSIONS = 256
+# What wcmatch's own ``glob.escape`` escapes, plus ``,``, ``+`` and ``@``.
+ESCAPABLE = frozenset("\\*?[]{}(),!+@|-~")
+# Unescaped, any of these makes a pattern more than one literal path. ``[`` is handled apart.
+_WILDCARDS = frozenset("*?{")
+# The longest prefix without an unescaped metacharacter, and the escapes within it.
+_LITERAL_RUN = re.compile(r"(?:\\.|[^\\*?\[{])*", re.DOTALL)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class MatchKind(StrEnum):
+    EXACT = "exact"  # the changed path equals the rule's literal reading
+    GLOB = "glob"  # a wcmatch pattern of the rule matched the changed path
+    RENAME_FROM = "rename_from"  # the pre-rename path of a renamed file matched
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    char: str
+    escaped: bool
+
+    def source(self) -> str:
+        return f"\\{self.char}" if self.escaped else self.char
+
+
+def _tokens(pattern: str) -> list[_Token]:
+    """The pattern as characters, each marked escaped or not (a trailing ``\\`` is literal)."""
+    out: list[_Token] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(_Token(pattern[i + 1], escaped=True))
+            i += 2
+        else:
+            out.append(_Token(ch, escaped=False))
+            i += 1
+    return out
+
+
+def _render(tokens: list[_Token]) -> str:
+    return "".join(token.source() for token in tokens)
+
+
+def normalize_glob(pattern: str) -> str:
+    """The canonical spelling of a rule path: forward slashes, no ``./``, ``/`` or ``//`` steps.
+
+    A trailing ``/`` names a directory and becomes ``/**`` (everything below it), as in
+    ``.gitignore``. Raises InvalidInputError with a one-line reason for a pattern that cannot
+    be a repository path (empty, ``..`` steps, control characters, unbalanced braces, too long
+    or too many brace expansions).
+    """
+    if _CONTROL.search(pattern):
+        raise InvalidInputError(f"invalid path glob {pattern!r}: it contains control characters")
+    # No stripping: YAML already trims plain scalars, and a quoted " a.md" may be a real name.
+    cleaned = _convert_backslashes(pattern) if "\\" in pattern else pattern
+    directory = cleaned.endswith("/")
+    parts = [part for part in cleaned.split("/") if part not in {"", "."}]
+    if not parts or not cleaned.strip():
+        raise InvalidInputError(f"invalid path glob {pattern!r}: it is empty")
+    if ".." in parts:
+        raise InvalidInputError(f"invalid path glob {pattern!r}: '..' is not allowed")
+    if directory and parts[-1] != "**":
+        parts.append("**")
+    normalized = "/".join(parts)
+    if len(normalized) > MAX_GLOB_LENGTH:
+        raise InvalidInputError(
+            f"invalid path glob {pattern!r}: longer than {MAX_GLOB_LENGTH} characters"
+        )
+    if "{" in normalized or "}" in normalized:
+        _check_braces(pattern, _tokens(normalized))
+    return normalized
+
+
+def _convert_backslashes(pattern: str) -> str:
+    converted: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            nxt = pattern[i + 1] if i + 1 < len(pattern) else ""
+            if nxt in ESCAPABLE and nxt:
+                converted.append(ch + nxt)
+                i += 2
+                continue
+            ch = "/"  # a Windows separator, not an escape
+        converted.append(ch)
+        i += 1
+    return "".join(converted)
+
+
+def _bracket_end(tokens: list[_Token], start: int) -> int | None:
+    """Index of the ``]`` closing the bracket expression opened at ``start``, if it is one."""
+    j = start + 1
+    if j < len(tokens) and not tokens[j].escaped and tokens[j].char in "!^":
+        j += 1
+    if j < len(tokens) and not tokens[j].escaped and tokens[j].char == "]":
+        j += 1  # a ']' first in the set is a member, not the end
+    while j < len(tokens):
+        token = tokens[j]
+        if token.char == "/":
+            return None  # a set never spans a separator: the '[' is literal
+        if token.char == "]" and not token.escaped:
+            return j
+        j += 1
+    return None
+
+
+def _check_braces(original: str, tokens: list[_Token]) -> None:
+    depth = 0
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.escaped:
+            if token.char == "[":
+                end = _bracket_end(tokens, i)
+                if end is not None:
+                    i = end + 1
+                    continue
+            elif token.char == "{":
+                depth += 1
+            elif token.char == "}":
+                if depth == 0:
+                    raise InvalidInputError(
+                        f"invalid path glob {original!r}: unbalanced '}}' "
+                        "(escape it as '\\}' to mean the character)"
+                    )
+                depth -= 1
+        i += 1
+    if depth:
+        raise InvalidInputError(
+            f"invalid path glob {original!r}: unbalanced '{{' "
+            "(escape it as '\\{' to mean the character)"
+        )
+
+
+def literal_prefix_dir(pattern: str) -> str:
+    """The directory every match of ``pattern`` lies under: ``src/a/`` for ``src/a/*.py``.
+
+    It is the unescaped text before the first unescaped metacharacter, cut after its last
+    ``/`` (``""`` when the pattern starts with a wildcard). The impact index uses it to test a
+    changed file only against globs rooted in one of its ancestor directories.
+    """
+    literal_run = _LITERAL_RUN.match(pattern)
+    text = _ESCAPED.sub(r"\1", literal_run.group(0)) if literal_run else ""
+    return text[: text.rfind("/") + 1]
+
+
+@dataclass(frozen=True)
+class PathPattern:
+    """What one normalised rule path stands for.
+
+    ``literal`` is the single path the pattern names when it has no wildcard (with brackets
+    read literally and escapes removed); ``globs`` are the wcmatch patterns that may match
+    anything else. A path matches when it equals ``literal`` or matches one of ``globs``.
+    """
+
+    pattern: str
+    literal: str | None
+    globs: tuple[str, ...]
+
+    def match(self, path: str) -> MatchKind | None:
+        if self.literal is not None and path == self.literal:
+            return MatchKind.EXACT
+        if self.globs and self.matcher.match(path):
+            return MatchKind.GLOB
+        return None
+
+    @cached_property
+    def matcher(self) -> glob.WcMatcher[str]:
+        # Compiling costs ~0.5 ms per pattern (wcmatch parse + re.compile), so it happens once
+        # per instance and only when asked: most rules of a large space are never tested.
+        return compile_globs(self.globs)
+
+
+def compile_globs(patterns: tuple[str, ...] | str) -> glob.WcMatcher[str]:
+    return glob.compile(patterns, flags=GLOB_FLAGS, limit=MAX_BRACE_EXPANSIONS)
+
+
+def path_pattern(normalized: str) -> PathPattern:
+    """The literal reading and glob readings of an already normalised pattern."""
+    if "\\" not in normalized:  # the common case: no escapes, plain string tests
+        bracketed = "[" in normalized or "]" in normalized
+        if not any(ch in normalized for ch in _WILDCARDS):
+            return PathPattern(normalized, normalized, (normalized,) if bracketed else ())
+        if not bracketed:
+            return PathPattern(normalized, None, (normalized,))
+        literal_brackets = normalized.replace("[", "\\[").replace("]", "\\]")
+        return PathPattern(normalized, None, (normalized, literal_brackets))
+    tokens = _tokens(normalized)
+    has_wildcard = any(not t.escaped and t.char in _WILDCARDS for t in tokens)
+    has_bracket = any(not t.escaped and t.char in "[]" for t in tokens)
+    bracket_literal = [_Token(t.char, True) if t.char in "[]" else t for t in tokens]
+    if not has_wildcard:
+        literal = "".join(t.char for t in tokens)
+        globs = (normalized,) if has_bracket else ()
+        return PathPattern(normalized, literal, globs)
+    globs = (normalized, _render(bracket_literal)) if has_bracket else (normalized,)
+    return PathPattern(normalized, None, globs)
+
+
+def validated_path_pattern(raw: str) -> PathPattern:
+    """Normalise and check a user's glob, including wcmatch's brace-expansion limit."""
+    normalized = normalize_glob(raw)
+    compiled = path_pattern(normalized)
+    if "{" in normalized and _too_many_expansions(compiled.globs):
+        raise InvalidInputError(
+            f"invalid path glob {raw!r}: braces expand to more than {MAX_BRACE_EXPANSIONS} patterns"
+        )
+    return compiled
+
+
+@lru_cache(maxsize=4096)  # docs of a space tend to repeat their brace patterns
+def _too_many_expansions(globs: tuple[str, ...]) -> bool:
+    try:
+        glob.translate(list(globs), flags=GLOB_FLAGS, limit=MAX_BRACE_EXPANSIONS)
+    except PatternLimitException:
+        return True
+    return False

@@ -1,0 +1,363 @@
+"""The impact report: which docs of a space a run's changes concern, and the evidence why.
+
+``build_impact_report`` takes the space's parsed docs, the changed files of each source the run
+looked at, and the names of the sources the space is bound to. Source semantics:
+
+- a rule with ``source: NAME`` watches that source; if the space is not bound to ``NAME`` the
+  rule is skipped with an ``unbound_source`` warning;
+- a rule without ``source`` watches the space's only bound source; in a space bound to several
+  sources (or none) it is skipped with an ``ambiguous_source`` warning;
+- with ``strict=True`` any doc problem, invalid rule, ambiguous or unbound rule raises
+  AttentionRuleError listing all of them instead of producing a report.
+
+A rule with ``keywords`` fires only when the file's diff mentions one of them (ignoring case).
+When the diff is unavailable (``keyword_lookup`` returns None: a binary file, a diff too large
+to fetch, no lookup given) the rule fires anyway, with ``keyword_check="diff_unavailable"`` in
+its evidence: a missed doc update costs more than a notice too many.
+"""
+
+from collections.abc import Callable, Collection, Sequence
+from enum import StrEnum
+from typing import Any, Literal
+
+from jrn_dagster.domain.attention import ProblemCode
+from jrn_dagster.domain.camel_model import CamelModel
+from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges
+from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.frontmatter import ParsedDoc
+from jrn_dagster.domain.globs import MatchKind
+from jrn_dagster.domain.impact_index import AttentionIndex, IndexedRule
+
+KeywordLookup = Callable[[str, str], str | None]
+"""(source name, changed path) -> the text of that file's diff, or None when unavailable."""
+
+DEFAULT_MAX_EVIDENCE_PER_DOC = 100
+_MAX_NAMES_IN_MESSAGE = 10
+_MAX_PROBLEMS_IN_ERROR = 20
+
+
+class ReportCode(StrEnum):
+    AMBIGUOUS_SOURCE = "ambiguous_source"
+    UNBOUND_SOURCE = "unbound_source"
+    FULL_TREE = "full_tree"
+
+
+class KeywordCheck(StrEnum):
+    MATCHED = "matched"  # the diff mentions ``keyword``
+    DIFF_UNAVAILABLE = "diff_unavailable"  # no diff text: the rule fired on its path alone
+
+
+class Evidence(CamelModel):
+    source_kind: Literal["true", "virtual"]
+    source_name: str
+    source_id: int
+    changed_file: str  # the path after the change (the deleted path for a deletion)
+    pattern: str
+    match_type: MatchKind
+    status: ChangeStatus
+    old_path: str | None = None  # rename/copy source; ``rename_from`` means it matched
+    keyword: str | None = None
+    keyword_check: KeywordCheck | None = None
+
+
+class ImpactedDoc(CamelModel):
+    path: str
+    jrn: str | None
+    evidence: list[Evidence]
+    evidence_total: int  # before the per-doc cap; len(evidence) when nothing was cut
+
+    def changed_files(self, source_name: str) -> list[str]:
+        """The changed files in this doc's evidence for one source (what a notice lists)."""
+        return sorted({e.changed_file for e in self.evidence if e.source_name == source_name})
+
+
+class ReportWarning(CamelModel):
+    code: ProblemCode | ReportCode
+    message: str
+    doc_path: str | None = None
+    rule_index: int | None = None
+    source_name: str | None = None
+
+
+class SourceSummary(CamelModel):
+    id: int
+    name: str
+    kind: Literal["true", "virtual"]
+    base_sha: str | None
+    head_sha: str | None
+    changed_files: int
+    full_tree: bool
+
+
+class ImpactCounts(CamelModel):
+    docs_scanned: int
+    docs_with_problems: int
+    rules: int  # valid rules in the docs
+    rules_skipped: int  # valid but ambiguous or naming an unbound source
+    changed_files: int
+    impacted_docs: int
+    evidence: int  # evidence lines before the per-doc cap
+
+
+class ImpactReport(CamelModel):
+    strict: bool
+    sources: list[SourceSummary]
+    impacted: list[ImpactedDoc]
+    warnings: list[ReportWarning]
+    counts: ImpactCounts
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+    def to_markdown(self, max_rows: int = 50, max_warnings: int = 20) -> str:
+        from jrn_dagster.domain.impact_markdown import render_impact_markdown
+
+        return render_impact_markdown(self, max_rows=max_rows, max_warnings=max_warnings)
+
+
+class AttentionRuleError(InvalidInputError):
+    """Strict mode found problems in the space's docs or rules; ``problems`` lists them all."""
+
+    def __init__(self, problems: Sequence[ReportWarning]) -> None:
+        self.problems = tuple(problems)
+        shown = [f"{p.doc_path}: {p.message}" for p in problems[:_MAX_PROBLEMS_IN_ERROR]]
+        more = len(problems) - len(shown)
+        tail = f"; ... and {more} more" if more > 0 else ""
+        super().__init__(
+            f"{len(problems)} attention rule problem(s) (strict mode): {'; '.join(shown)}{tail}"
+        )
+
+
+def _names(names: Collection[str]) -> str:
+    ordered = sorted(names)
+    text = ", ".join(ordered[:_MAX_NAMES_IN_MESSAGE])
+    return text + (", ..." if len(ordered) > _MAX_NAMES_IN_MESSAGE else "")
+
+
+def resolve_rules(
+    docs: Sequence[ParsedDoc], bound_sources: Collection[str]
+) -> tuple[list[IndexedRule], list[ReportWarning]]:
+    """Each valid rule with the source it watches, and a warning for each rule it cannot use."""
+    bound = set(bound_sources)
+    only = next(iter(bound)) if len(bound) == 1 else None
+    resolved: list[IndexedRule] = []
+    warnings: list[ReportWarning] = []
+    for doc_index, doc in enumerate(docs):
+        for rule in doc.rules:
+            target = rule.source if rule.source is not None else only
+            if target is None:
+                bound_text = f"{len(bound)} sources ({_names(bound)})" if bound else "no source"
+                warnings.append(
+                    ReportWarning(
+                        code=ReportCode.AMBIGUOUS_SOURCE,
+                        message=f"attention[{rule.index}] has no source and the space is bound "
+                        f"to {bound_text}: name one with 'source:'",
+                        doc_path=doc.path,
+                        rule_index=rule.index,
+                    )
+                )
+            elif target not in bound:
+                warnings.append(
+                    ReportWarning(
+                        code=ReportCode.UNBOUND_SOURCE,
+                        message=f"attention[{rule.index}] names source {target!r}, which "
+                        f"the space is not bound to (bound: {_names(bound) or 'none'})",
+                        doc_path=doc.path,
+                        rule_index=rule.index,
+                        source_name=target,
+                    )
+                )
+            else:
+                resolved.append(IndexedRule(doc_index, rule, target))
+    return resolved, warnings
+
+
+def _doc_warnings(docs: Sequence[ParsedDoc]) -> list[ReportWarning]:
+    return [
+        ReportWarning(
+            code=problem.code,
+            message=problem.message,
+            doc_path=problem.doc_path,
+            rule_index=problem.rule_index,
+        )
+        for doc in docs
+        for problem in doc.problems
+    ]
+
+
+def _full_tree_warnings(changes: Sequence[SourceChanges]) -> list[ReportWarning]:
+    return [
+        ReportWarning(
+            code=ReportCode.FULL_TREE,
+            message=f"source {change.source.name!r}: every file of the head tree counted as "
+            f"changed ({change.full_tree_reason})",
+            source_name=change.source.name,
+        )
+        for change in changes
+        if change.full_tree_reason
+    ]
+
+
+class _KeywordJudge:
+    """Decides keyword rules; each file's diff is fetched (and case-folded) at most once."""
+
+    def __init__(self, lookup: KeywordLookup | None) -> None:
+        self._lookup = lookup
+        self._diffs: dict[tuple[str, str], str | None] = {}
+
+    def judge(
+        self, rule_keywords: tuple[str, ...], source_name: str, path: str
+    ) -> tuple[bool, str | None, KeywordCheck | None]:
+        if not rule_keywords:
+            return True, None, None
+        key = (source_name, path)
+        if key not in self._diffs:
+            diff = self._lookup(source_name, path) if self._lookup else None
+            self._diffs[key] = diff.casefold() if diff is not None else None
+        diff = self._diffs[key]
+        if diff is None:
+            return True, None, KeywordCheck.DIFF_UNAVAILABLE
+        for keyword in rule_keywords:
+            if keyword.casefold() in diff:
+                return True, keyword, KeywordCheck.MATCHED
+        return False, None, None
+
+
+_KIND_RANK = {MatchKind.EXACT: 0, MatchKind.GLOB: 1, MatchKind.RENAME_FROM: 2}
+
+
+def _preference(evidence: Evidence) -> tuple[int, str, str]:
+    # Two rules of one doc with the same pattern give one evidence line; which one is kept
+    # must not depend on iteration order.
+    return (_KIND_RANK[evidence.match_type], evidence.keyword_check or "", evidence.keyword or "")
+
+
+def _sort_key(evidence: Evidence) -> tuple[str, str, str, str]:
+    return (evidence.source_name, evidence.changed_file, evidence.pattern, evidence.match_type)
+
+
+def build_impact_report(
+    docs: Sequence[ParsedDoc],
+    changes: Sequence[SourceChanges],
+    *,
+    bound_sources: Collection[str],
+    strict: bool = False,
+    keyword_lookup: KeywordLookup | None = None,
+    max_evidence_per_doc: int | None = DEFAULT_MAX_EVIDENCE_PER_DOC,
+) -> ImpactReport:
+    """Match every rule of the space against every changed file, through the index."""
+    _check_unique([doc.path for doc in docs], "doc path")
+    _check_unique([change.source.name for change in changes], "source")
+    resolved, rule_warnings = resolve_rules(docs, bound_sources)
+    warnings = _doc_warnings(docs) + rule_warnings
+    if strict and warnings:
+        raise AttentionRuleError(warnings)
+    warnings = _full_tree_warnings(changes) + warnings
+
+    found = _collect_evidence(AttentionIndex(resolved), changes, _KeywordJudge(keyword_lookup))
+    impacted = [_impacted_doc(docs[i], found[i], max_evidence_per_doc) for i in found]
+    impacted.sort(key=lambda doc: doc.path)
+    warnings.sort(key=_warning_order)
+    return ImpactReport(
+        strict=strict,
+        sources=[_summary(change) for change in changes],
+        impacted=impacted,
+        warnings=warnings,
+        counts=ImpactCounts(
+            docs_scanned=len(docs),
+            docs_with_problems=sum(1 for doc in docs if doc.problems),
+            rules=sum(len(doc.rules) for doc in docs),
+            rules_skipped=len(rule_warnings),
+            changed_files=sum(len(change.files) for change in changes),
+            impacted_docs=len(impacted),
+            evidence=sum(doc.evidence_total for doc in impacted),
+        ),
+    )
+
+
+EvidenceKey = tuple[str, str, str]  # (source name, changed file, pattern): one line per doc
+
+
+def _collect_evidence(
+    index: AttentionIndex, changes: Sequence[SourceChanges], judge: _KeywordJudge
+) -> dict[int, dict[EvidenceKey, Evidence]]:
+    """Evidence per doc index: each changed path is looked up once in the index."""
+    found: dict[int, dict[EvidenceKey, Evidence]] = {}
+    for change in changes:
+        source = change.source
+        for changed in change.files:
+            for path, renamed_from in _match_paths(changed):
+                for indexed, kind in index.match(source.name, path).items():
+                    fires, keyword, check = judge.judge(
+                        indexed.rule.keywords, source.name, changed.path
+                    )
+                    if not fires:
+                        continue
+                    # Every field comes from validated models: skip re-validation, which
+                    # would dominate runs with 10^5 evidence lines.
+                    evidence = Evidence.model_construct(
+                        source_kind=source.kind,
+                        source_name=source.name,
+                        source_id=source.id,
+                        changed_file=changed.path,
+                        pattern=indexed.rule.path,
+                        match_type=MatchKind.RENAME_FROM if renamed_from else kind,
+                        status=changed.status,
+                        old_path=changed.old_path,
+                        keyword=keyword,
+                        keyword_check=check,
+                    )
+                    per_doc = found.setdefault(indexed.doc_index, {})
+                    key = (source.name, changed.path, indexed.rule.path)
+                    current = per_doc.get(key)
+                    if current is None or _preference(evidence) < _preference(current):
+                        per_doc[key] = evidence
+    return found
+
+
+def _warning_order(warning: ReportWarning) -> tuple[str, int, str, str]:
+    rule_index = -1 if warning.rule_index is None else warning.rule_index
+    return (warning.doc_path or "", rule_index, warning.code, warning.message)
+
+
+def _match_paths(changed: ChangedFile) -> list[tuple[str, bool]]:
+    """The paths a change is matched on: the new path, and the old one of a rename.
+
+    A copy leaves its source untouched, so only its new path counts.
+    """
+    paths = [(changed.path, False)]
+    if changed.status is ChangeStatus.RENAMED and changed.old_path:
+        paths.append((changed.old_path, True))
+    return paths
+
+
+def _impacted_doc(
+    doc: ParsedDoc, evidence: dict[EvidenceKey, Evidence], cap: int | None
+) -> ImpactedDoc:
+    lines = sorted(evidence.values(), key=_sort_key)
+    return ImpactedDoc(
+        path=doc.path,
+        jrn=doc.jrn,
+        evidence=lines if cap is None else lines[:cap],
+        evidence_total=len(lines),
+    )
+
+
+def _summary(change: SourceChanges) -> SourceSummary:
+    return SourceSummary(
+        id=change.source.id,
+        name=change.source.name,
+        kind=change.source.kind,
+        base_sha=change.base_sha,
+        head_sha=change.head_sha,
+        changed_files=len(change.files),
+        full_tree=bool(change.full_tree_reason),
+    )
+
+
+def _check_unique(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise InvalidInputError(f"duplicate {what} {value!r} in impact input")
+        seen.add(value)
