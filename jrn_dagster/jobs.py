@@ -10,11 +10,15 @@ from jrn_dagster.ops.sync_docs import sync_docs
 from jrn_dagster.partitions import spaces_partitions
 
 
-def _catch_up_tags(partition_key: str) -> dict[str, str]:
-    return {tags.SPACE: partition_key, tags.MODE: "catch_up"}
+def _partition_tags(partition_key: str) -> dict[str, str]:
+    # Dagster applies these to EVERY run of the partition, sensor runs included, and they win
+    # over the RunRequest's own tags: so nothing here may depend on how the run was launched
+    # (a `jrn/mode: catch_up` here relabelled every event run). Catch-up runs are the ones
+    # without `jrn/event_id`; sensor runs carry `jrn/mode: event`.
+    return {tags.SPACE: partition_key}
 
 
-@partitioned_config(partitions_def=spaces_partitions, tags_for_partition_key_fn=_catch_up_tags)
+@partitioned_config(partitions_def=spaces_partitions, tags_for_partition_key_fn=_partition_tags)
 def catch_up_config(partition_key: str) -> dict[str, object]:
     """UI launches and backfills carry no event: an empty ``clone`` config means "catch the
     partition's space up on every true source bound to it". Sensor runs replace this config

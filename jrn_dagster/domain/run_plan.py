@@ -28,7 +28,7 @@ class SourceWork(BaseModel):
     source_name: str
     integration_id: int | None
     repo: str
-    branch: str | None  # None: the remote's default branch (catch-up of an every-branch source)
+    branch: str
     head_sha: str | None  # None: the branch head at clone time (catch-up)
     event_base_sha: str | None
     covered: CoveredRange | None

@@ -27,7 +27,7 @@ def space_slug(context: OpExecutionContext) -> str:
 
 
 def event_id(context: OpExecutionContext) -> int | None:
-    value = context.run.tags.get(tags.EVENT_ID)
+    value = context.run_tags.get(tags.EVENT_ID)
     return int(value) if value and value.isdigit() else None
 
 

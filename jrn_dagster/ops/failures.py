@@ -21,7 +21,17 @@ from jrn_dagster.services.credential_errors import CredentialError
 MAX_TRANSIENT_RETRIES = 4
 FIRST_RETRY_DELAY_SECONDS = 5.0
 
-_NOT_RETRYABLE = (InvalidInputError, NotFoundError, ConflictError, ValidationError)
+# Errors whose message already says what went wrong and what to fix.
+_EXPLAINED = (
+    InvalidInputError,
+    NotFoundError,
+    ConflictError,
+    ValidationError,
+    AttentionRuleError,
+    SandboxError,
+    CheckoutError,
+    CredentialError,
+)
 
 
 def _retryable(error: BaseException) -> bool:
@@ -63,6 +73,6 @@ def failures_explained(context: OpExecutionContext, what: str) -> Iterator[None]
             raise RetryRequested(max_retries=MAX_TRANSIENT_RETRIES, seconds_to_wait=delay) from None
         if isinstance(error, SandboxGoneError):
             raise _failure(what, error, hint="; re-execute the run from its first step") from None
-        if isinstance(error, AttentionRuleError | _NOT_RETRYABLE | SandboxError):
+        if isinstance(error, _EXPLAINED):
             raise _failure(what, error) from None
         raise _failure(what, error, hint=f" ({type(error).__name__})") from None

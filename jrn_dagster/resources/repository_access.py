@@ -28,7 +28,13 @@ class RepositoryAccessResource(ConfigurableResource):
         description="GitHub REST API root for minting App tokens; default https://api.github.com "
         "or https://HOST/api/v3 (JRN_GITHUB_API_URL overrides, e.g. for a proxy).",
     )
-    git_timeout_seconds: float = Field(default=600, gt=0, description="limit per git command")
+    git_timeout_seconds: float = Field(default=600, gt=0, description="limit for one clone")
+    git_retry_delays_seconds: list[float] = Field(
+        default=[2.0, 8.0],
+        description="Waits before retrying a git command that failed in transport (connection "
+        "refused, 5xx); auth and not-found errors are never retried. The op then retries the "
+        "whole step with backoff.",
+    )
 
     def resolved_clone_url_template(self) -> str | None:
         template = self.clone_url_template or os.environ.get(CLONE_URL_TEMPLATE_ENV) or None

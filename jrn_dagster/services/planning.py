@@ -96,39 +96,48 @@ def _forced(uow: UnitOfWork, event_id: int, params: CliImpactJobParams) -> bool:
     return push.forced
 
 
+def _catch_up_branches(uow: UnitOfWork, space: Space, source: Source) -> list[str]:
+    """A source that follows one branch catches up on it. One that follows every branch
+    catches up on the branches this space has already processed: which other branches
+    matter is only known from pushes, and those start runs of their own."""
+    if source.branch is not None:
+        return [source.branch]
+    return uow.cursors.binding_cursor_branches(space.id, source.id)
+
+
 def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> RunPlan:
     works = []
     for binding in space.bindings:
         source = uow.sources.get(binding.source_id)
         if not (binding.enabled and source.is_true and source.enabled and source.repo):
             continue
-        covered = (
-            uow.cursors.binding_cursor(space.id, source.id, source.branch)
-            if source.branch
-            else None
-        )
-        works.append(
-            SourceWork(
-                source_id=source.id,
-                source_name=source.name,
-                integration_id=source.integration_id,
-                repo=source.repo,
-                branch=source.branch,
-                head_sha=None,
-                # Catch-up covers "from the binding cursor to the branch head".
-                event_base_sha=covered.head_sha if covered else None,
-                covered=covered,
-                idempotency_key=None,
-                event_id=None,
-                event_jrn=None,
-                affected_space_ids=[space.id],
+        for branch in _catch_up_branches(uow, space, source):
+            covered = uow.cursors.binding_cursor(space.id, source.id, branch)
+            works.append(
+                SourceWork(
+                    source_id=source.id,
+                    source_name=source.name,
+                    integration_id=source.integration_id,
+                    repo=source.repo,
+                    branch=branch,
+                    head_sha=None,
+                    # Catch-up covers "from the binding cursor to the branch head".
+                    event_base_sha=covered.head_sha if covered else None,
+                    covered=covered,
+                    idempotency_key=None,
+                    event_id=None,
+                    event_jrn=None,
+                    affected_space_ids=[space.id],
+                )
             )
-        )
     skip = None
     if space.archived:
         skip, works = f"space {space.slug!r} is archived", []
     elif not works:
-        skip = f"space {space.slug!r} has no enabled binding to an enabled true source"
+        skip = (
+            f"space {space.slug!r} has no enabled binding to an enabled true source with a "
+            "branch to catch up on"
+        )
     return RunPlan(
         mode=RunMode.CATCH_UP,
         space_id=space.id,

@@ -100,6 +100,7 @@ def _check_out(
         clone_url_template=template,
         dest=path,
         timeout=access.git_timeout_seconds,
+        retry_delays=access.git_retry_delays_seconds,
     )
     facts = ancestry(
         sandbox,
@@ -131,8 +132,6 @@ def prepare_workspace(
     checkouts = []
     for work in plan.works:
         branch = work.branch
-        if branch is None:  # pragma: no cover - the planner resolves every branch
-            raise ValueError(f"source {work.source_name} has no branch to check out")
         claim = None
         if work.head_sha is not None:
             claim = _claim(

@@ -69,6 +69,18 @@ class CursorRepository:
             return None
         return CoveredRange(head_sha=row.head_sha, covered_from_sha=row.covered_from_sha)
 
+    def binding_cursor_branches(self, space_id: int, source_id: int) -> list[str]:
+        return list(
+            self._session.scalars(
+                select(BindingCursorRow.branch)
+                .where(
+                    BindingCursorRow.space_id == space_id,
+                    BindingCursorRow.source_id == source_id,
+                )
+                .order_by(BindingCursorRow.branch)
+            )
+        )
+
     def move_binding_cursor(
         self,
         space_id: int,

@@ -1,0 +1,44 @@
+"""Transport errors are retried with backoff (inside the clone, then the whole step); auth
+errors never are (see test_secrets)."""
+
+from pathlib import Path
+
+import pytest
+
+import jrn_dagster.ops.failures
+from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
+from jrn_dagster.demo.scenario import API_SPACE, TOKEN_ENV, push_change
+from jrn_dagster.resources.repository_access import RepositoryAccessResource
+from jrn_dagster_tests.support.flow import demo_flow
+from jrn_dagster_tests.support.http_git import GitHttpServer
+
+TOKEN = "ghp_RetryTestToken000000000000000000000"  # noqa: S105
+
+
+def test_a_flaky_git_server_is_retried_until_the_step_succeeds(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setattr(jrn_dagster.ops.failures, "FIRST_RETRY_DELAY_SECONDS", 0.1)
+    with demo_flow(database, tmp_path) as flow, GitHttpServer(tmp_path / "git", token=TOKEN) as git:
+        flow.resources["repository_access"] = RepositoryAccessResource(
+            clone_url_template=git.url_template, git_retry_delays_seconds=[0.05]
+        )
+        push_change(database, flow.world)
+        requests = requests_of(evaluate_sensor(flow.instance, flow.resources, None))
+        # two attempts of the first step run, each trying git twice: four 503s
+        git.fail_next(4, 503)
+        [outcome] = run_requested(
+            flow.instance, flow.resources, [r for r in requests if r.partition_key == API_SPACE]
+        )
+        assert outcome.success and outcome.run_id
+        events = flow.instance.get_records_for_run(outcome.run_id, limit=1000).records
+        kinds = [
+            r.event_log_entry.dagster_event.event_type_value
+            for r in events
+            if r.event_log_entry.dagster_event is not None
+        ]
+    assert kinds.count("STEP_UP_FOR_RETRY") == 2
+    assert kinds.count("STEP_FAILURE") == 0
+    assert [r.status for r in git.requests].count(503) == 4
