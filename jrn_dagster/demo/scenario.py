@@ -134,13 +134,24 @@ def ensure_world(database: Database, git_root: Path) -> DemoWorld:
 def push_change(database: Database, world: DemoWorld) -> WebhookEvent:
     """Commit a change to the API and the README, push it, and ingest the push as GitHub
     would deliver it (same validation and deduplication as the receiver)."""
-    remote = world.remote
-    before = remote.head() or ""
-    count = int(remote.git("rev-list", "--count", "HEAD")) + 1
-    message = f"demo change {count}: add route /widgets/{count}"
+    count = int(world.remote.git("rev-list", "--count", "HEAD")) + 1
     routes = f'ROUTES = ["/widgets"] + [f"/widgets/{{n}}" for n in range(1, {count + 1})]\n'
     readme = INITIAL_FILES["README.md"] + f"\nRoutes: {count} and counting.\n"
-    after = remote.commit_and_push({"src/api/routes.py": routes, "README.md": readme}, message)
+    return push_files(
+        database,
+        world,
+        {"src/api/routes.py": routes, "README.md": readme},
+        f"demo change {count}: add route /widgets/{count}",
+    )
+
+
+def push_files(
+    database: Database, world: DemoWorld, files: dict[str, str], message: str
+) -> WebhookEvent:
+    """Commit ``files`` on main, push, and ingest the push as GitHub would deliver it."""
+    remote = world.remote
+    before = remote.head() or ""
+    after = remote.commit_and_push(files, message)
     added, modified, removed = remote.changed_paths(before, after)
     payload = push_payload(
         COORDINATE,

@@ -47,7 +47,12 @@ def advance_cursor(
 ) -> None:
     with failures_explained(context, "advance_cursor"):
         sources = {c.work.source_id for c in workspace.true_checkouts}
-        report = advance_cursors(database.database, workspace, launched_runs(context, sources))
+        report = advance_cursors(
+            database.database,
+            workspace,
+            launched_runs(context, sources),
+            dagster_run_id=context.run_id,
+        )
     add_metadata(
         context,
         {

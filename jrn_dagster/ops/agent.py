@@ -5,6 +5,8 @@ from jrn_dagster.domain.workspace import Proposals, SyncedDocs, Workspace
 from jrn_dagster.ops.context import add_metadata, sandbox_of
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.resources.agent.base import AgentResource
+from jrn_dagster.resources.database import DatabaseResource
+from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster.resources.sandbox.resource import SandboxResource
 from jrn_dagster.services.agent_run import run_agent
 
@@ -20,13 +22,16 @@ def agent(
     report: ImpactReport,
     agent: AgentResource,
     sandbox: SandboxResource,
+    database: DatabaseResource,
+    repository_access: RepositoryAccessResource,
 ) -> Proposals:
     if not workspace.has_work or not report.impacted:
         return Proposals(agent=agent.name, docs=[])
     with failures_explained(context, "agent"):
-        proposals, warnings = run_agent(
-            agent, sandbox_of(sandbox, workspace), workspace, synced, report
+        target = sandbox_of(
+            context, sandbox, workspace, database=database, access=repository_access, synced=synced
         )
+        proposals, warnings = run_agent(agent, target, workspace, synced, report)
     for warning in warnings:
         context.log.warning(warning)
     add_metadata(

@@ -11,10 +11,14 @@ from dagster import (
 )
 
 from jrn_dagster import tags
-from jrn_dagster.domain.workspace import Workspace
+from jrn_dagster.domain.workspace import SyncedDocs, Workspace
 from jrn_dagster.redaction import redact, redact_value
+from jrn_dagster.resources.database import DatabaseResource
+from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster.resources.sandbox.base import Sandbox
+from jrn_dagster.resources.sandbox.errors import SandboxGoneError
 from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster.services.workspace import restore_workspace
 
 
 def space_slug(context: OpExecutionContext) -> str:
@@ -31,12 +35,29 @@ def event_id(context: OpExecutionContext) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def sandbox_of(sandboxes: SandboxResource, workspace: Workspace) -> Sandbox:
-    """The run's sandbox. Raises SandboxGoneError when it was released (e.g. a step
-    re-executed in a new run): the outputs say what to rebuild, the first step rebuilds it."""
+def sandbox_of(
+    context: OpExecutionContext,
+    sandboxes: SandboxResource,
+    workspace: Workspace,
+    *,
+    database: DatabaseResource,
+    access: RepositoryAccessResource,
+    synced: SyncedDocs | None = None,
+) -> Sandbox:
+    """The sandbox ``clone`` prepared. When it is gone — the step is re-executed in a new run
+    ("re-execute from failure") and the first run released its sandbox — this run gets its own,
+    rebuilt from the step's inputs: same checkouts at the same heads, same doc versions."""
     if workspace.sandbox_id is None:
         raise Failure(description="this run has no sandbox", allow_retries=False)
-    return sandboxes.attach(workspace.sandbox_id)
+    try:
+        return sandboxes.attach(workspace.sandbox_id)
+    except SandboxGoneError:
+        context.log.info(
+            f"sandbox {workspace.sandbox_id} of the first attempt is gone: rebuilding it"
+        )
+    sandbox = sandboxes.open(context.run_id)
+    restore_workspace(sandbox, database.database, access, workspace, synced)
+    return sandbox
 
 
 def _redacted(value: Any) -> Any:

@@ -6,6 +6,7 @@ from jrn_dagster.domain.workspace import SyncedDocs, Workspace
 from jrn_dagster.ops.context import add_metadata, sandbox_of
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.resources.database import DatabaseResource
+from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster.resources.sandbox.resource import SandboxResource
 from jrn_dagster.services.impact import analyse_impact, empty_report, persist_report
 
@@ -29,15 +30,17 @@ def impact(
     synced: SyncedDocs,
     database: DatabaseResource,
     sandbox: SandboxResource,
+    repository_access: RepositoryAccessResource,
 ) -> ImpactReport:
     if not workspace.has_work:
         return empty_report(config.strict)
     with failures_explained(context, "impact"):
         with database.unit_of_work() as uow:
             bound = uow.sources.bound_to(workspace.plan.space_id)
-        report = analyse_impact(
-            sandbox_of(sandbox, workspace), workspace, bound, strict=config.strict
+        target = sandbox_of(
+            context, sandbox, workspace, database=database, access=repository_access, synced=synced
         )
+        report = analyse_impact(target, workspace, bound, strict=config.strict)
         persist_report(database.database, workspace, report)
     add_metadata(
         context,

@@ -44,15 +44,21 @@ class CursorReport:
 
 
 def advance_cursors(
-    database: Database, workspace: Workspace, launched: list[LaunchedRun]
+    database: Database,
+    workspace: Workspace,
+    launched: list[LaunchedRun],
+    *,
+    dagster_run_id: str | None = None,
 ) -> CursorReport:
+    """``dagster_run_id``: the run finishing the work (a re-execution of the run that claimed
+    it is recorded as the run that did it)."""
     report = CursorReport()
     for checkout in workspace.true_checkouts:
         if checkout.space_run_id is None:
             continue
         with database.unit_of_work(serializable_write=True) as uow:
             uow.cursors.lock_source(checkout.work.source_id)
-            move = _finish_space(uow, workspace, checkout)
+            move = _finish_space(uow, workspace, checkout, dagster_run_id)
             if workspace.plan.mode is RunMode.EVENT and checkout.work.event_id is not None:
                 _move_source_cursor(uow, checkout, launched, move)
             uow.commit()
@@ -60,7 +66,9 @@ def advance_cursors(
     return report
 
 
-def _finish_space(uow: UnitOfWork, workspace: Workspace, checkout: SourceCheckout) -> CursorMove:
+def _finish_space(
+    uow: UnitOfWork, workspace: Workspace, checkout: SourceCheckout, dagster_run_id: str | None
+) -> CursorMove:
     status = SpaceRunStatus.SKIPPED if checkout.range.stale else SpaceRunStatus.SUCCEEDED
     assert checkout.space_run_id is not None  # noqa: S101 - true sources are claimed
     uow.runs.record_outcome(
@@ -68,6 +76,7 @@ def _finish_space(uow: UnitOfWork, workspace: Workspace, checkout: SourceCheckou
         status=status,
         base_sha_used=checkout.range.base_sha,
         base_origin=checkout.range.origin.value,
+        dagster_run_id=dagster_run_id,
     )
     plan, work = workspace.plan, checkout.work
     move = CursorMove(work.source_name, checkout.branch, status)

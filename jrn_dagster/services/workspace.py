@@ -6,17 +6,26 @@ from dataclasses import dataclass
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.errors import ConflictError
 from jrn_dagster.domain.jrn import event_jrn
 from jrn_dagster.domain.params import idempotency_key
 from jrn_dagster.domain.ranges import BaseOrigin, RangeDecision, decide_range
 from jrn_dagster.domain.run_plan import RunPlan, SourceWork
-from jrn_dagster.domain.workspace import REPOS_DIR, CommitRange, SourceCheckout, Workspace
+from jrn_dagster.domain.workspace import (
+    REPOS_DIR,
+    CommitRange,
+    SourceCheckout,
+    SyncedDocs,
+    Workspace,
+)
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster.resources.sandbox.base import Sandbox
+from jrn_dagster.resources.sandbox.errors import SandboxFileNotFoundError
 from jrn_dagster.resources.sandbox.resource import SandboxResource
 from jrn_dagster.services.ancestry import ancestry
 from jrn_dagster.services.checkout import clone_at, clone_url_for
 from jrn_dagster.services.credentials import GitCredential
+from jrn_dagster.services.docs_sync import write_docs
 
 _UNSAFE_DIR_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -178,3 +187,53 @@ def _already_done(work: SourceWork, branch: str, claim: Claim) -> SourceCheckout
         space_run_id=claim.space_run_id,
         already_done=True,
     )
+
+
+RESTORED_MARKER = ".jrn-restored"
+
+
+def restore_workspace(
+    sandbox: Sandbox,
+    database: Database,
+    access: RepositoryAccessResource,
+    workspace: Workspace,
+    synced: SyncedDocs | None,
+) -> None:
+    """Rebuild a released sandbox from the step inputs (a step re-executed in a new run): the
+    same checkouts at the same heads, and the docs at the synced versions. Docs changed since
+    cannot be rebuilt as they were: the run must start again from its first step."""
+    try:
+        sandbox.read_file(RESTORED_MARKER)
+        return  # restored by an earlier step of this run
+    except SandboxFileNotFoundError:
+        pass
+    for checkout in workspace.true_checkouts:
+        if not checkout.needs_work:
+            continue
+        work = checkout.work.model_copy(update={"head_sha": checkout.range.head_sha})
+        coordinate = RepoCoordinate.parse(work.repo)
+        template = access.resolved_clone_url_template()
+        clone_at(
+            sandbox,
+            coordinate=coordinate,
+            branch=checkout.branch,
+            head_sha=checkout.range.head_sha,
+            base_sha=checkout.range.base_sha,
+            credential=_credential(database, access, work, clone_url_for(coordinate, template)),
+            clone_url_template=template,
+            dest=checkout.path,
+            timeout=access.git_timeout_seconds,
+            retry_delays=access.git_retry_delays_seconds,
+        )
+    if synced is not None:
+        with database.unit_of_work() as uow:
+            docs = uow.docs.all(workspace.plan.space_id)
+        current = {doc.path: doc.version for doc in docs}
+        expected = {doc.path: doc.version for doc in synced.docs}
+        if current != expected:
+            raise ConflictError(
+                f"the docs of space {workspace.plan.space_slug!r} changed since this run synced "
+                "them: re-execute the run from its first step"
+            )
+        write_docs(sandbox, docs)
+    sandbox.write_file(RESTORED_MARKER, "")

@@ -11,6 +11,27 @@ SPACE_COUNT = 8
 ROUNDS = 3
 
 
+def _finisher(
+    database: Database,
+    *,
+    slugs: list[str],
+    event_id: int,
+    runs: dict[str, str],
+    workspaces: dict,
+    barrier: threading.Barrier,
+    errors: list[BaseException],
+):
+    def finish(slug: str) -> None:
+        launched = [LaunchedRun(runs[o], event_id, o) for o in slugs if o != slug]
+        barrier.wait()  # all finishers start their transaction together
+        try:
+            advance_cursors(database, workspaces[slug], launched)
+        except BaseException as error:
+            errors.append(error)
+
+    return finish
+
+
 def test_the_last_of_many_concurrent_finishers_moves_the_cursor(database: Database) -> None:
     with database.unit_of_work() as uow:
         uow.integrations.add_token("gh", token_env="GH_TOKEN")
@@ -39,16 +60,15 @@ def test_the_last_of_many_concurrent_finishers_moves_the_cursor(database: Databa
         }
         barrier = threading.Barrier(SPACE_COUNT)
         errors: list[BaseException] = []
-
-        def finish(
-            slug: str, event_id: int = event_id, runs: dict = runs, workspaces: dict = workspaces
-        ) -> None:
-            launched = [LaunchedRun(runs[o], event_id, o) for o in slugs if o != slug]
-            barrier.wait()
-            try:
-                advance_cursors(database, workspaces[slug], launched)
-            except BaseException as error:  # noqa: BLE001 - reported below
-                errors.append(error)
+        finish = _finisher(
+            database,
+            slugs=slugs,
+            event_id=event_id,
+            runs=runs,
+            workspaces=workspaces,
+            barrier=barrier,
+            errors=errors,
+        )
 
         threads = [threading.Thread(target=finish, args=(slug,)) for slug in slugs]
         for thread in threads:

@@ -13,7 +13,7 @@ from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster_tests.support.flow import demo_flow
 from jrn_dagster_tests.support.http_git import GitHttpServer
 
-TOKEN = "ghp_RetryTestToken000000000000000000000"  # noqa: S105
+TOKEN = "ghp_RetryTestToken000000000000000000000"
 
 
 def test_a_flaky_git_server_is_retried_until_the_step_succeeds(

@@ -17,14 +17,15 @@ from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster_tests.support.flow import demo_flow
 from jrn_dagster_tests.support.http_git import GitHttpServer
 
-TOKEN = "ghp_SeCrEtToKeN0123456789abcdefABCDEF01"  # noqa: S105 - the secret under test
+TOKEN = "ghp_SeCrEtToKeN0123456789abcdefABCDEF01"
 
 # The agent writes everything it can see into a doc, which becomes a proposal.
 SPY_AGENT = [
     "bash",
     "-c",
     'for d in $(echo "$JRN_REPO_DIRS" | tr ":" " "); do cat "$d/.git/config"; done'
-    ' > "$JRN_DOCS_DIR/spy.md"; env >> "$JRN_DOCS_DIR/spy.md"; ps -eo args >> "$JRN_DOCS_DIR/spy.md"',
+    ' > "$JRN_DOCS_DIR/spy.md"; env >> "$JRN_DOCS_DIR/spy.md";'
+    ' ps -eo args >> "$JRN_DOCS_DIR/spy.md"',
 ]
 
 

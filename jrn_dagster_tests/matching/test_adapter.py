@@ -14,7 +14,7 @@ JRN_MAIN = "jrn::path:/home/global/sources/github/acme/widgets/main"
 BEFORE, AFTER = sha_for("before"), sha_for("after")
 
 
-def _match(database: Database, event_id: int):  # noqa: ANN202
+def _match(database: Database, event_id: int):
     with database.unit_of_work() as uow:
         return match_event(uow.matching, uow.events.get(event_id))
 
@@ -119,8 +119,8 @@ def test_base_sha_comes_from_the_cursor_when_before_is_zero_or_forced(database: 
         uow.commit()
     forced = store_push(database, before=BEFORE, after=AFTER, forced=True)
     created = store_push(database, before=ZERO_SHA, after=AFTER)
-    for event in (forced, created):
-        bases = {p.source_id: p.base_sha for p in _match(database, event.id).params}
+    for pushed in (forced, created):
+        bases = {p.source_id: p.base_sha for p in _match(database, pushed.id).params}
         assert bases[world["source:main"]] == cursor  # its cursor on main
         assert bases[world["source:every"]] is None  # no cursor yet: no base
 
@@ -178,3 +178,34 @@ def test_matching_is_a_fixed_number_of_indexed_queries(database: Database) -> No
     assert len(result.params) == 3 and world["source:main"] == result.params[0].source_id
     assert len(statements) == 1
     assert "repo_key" in statements[0]
+
+
+def test_match_command_prints_params_and_explains(database: Database) -> None:
+    import json
+
+    from jrn_dagster_tests.support.cli import run_cli
+
+    world = matching_world(database)
+    event = store_push(database, before=BEFORE, after=AFTER, installation_id=42)
+    as_json = run_cli(database.url, "match", str(event.id), "--json")
+    assert as_json.exit_code == 0
+    params = json.loads(as_json.stdout)
+    assert [p["sourceId"] for p in params] == [
+        world["source:main"],
+        world["source:every"],
+        world["source:app"],
+    ]
+    assert set(params[0]) == {
+        "sourceId",
+        "integrationId",
+        "eventJrn",
+        "headSha",
+        "baseSha",
+        "affectedSpaceIds",
+    }
+    explained = run_cli(database.url, "match", str(event.id), "--explain")
+    assert explained.exit_code == 0
+    assert "widgets-local" in explained.stdout and "virtual source" in explained.stdout
+    assert "space archived" in explained.stdout
+    missing = run_cli(database.url, "match", "999999")
+    assert missing.exit_code == 2 and "event 999999 does not exist" in missing.stderr

@@ -108,6 +108,7 @@ class RunRecordRepository:
         report: dict[str, Any] | None = None,
         changeset_id: int | None = None,
         error: str | None = None,
+        dagster_run_id: str | None = None,
     ) -> SpaceRun:
         """Set the given fields (None leaves a field as it is)."""
         row = self._session.get(SpaceRunRow, space_run_id)
@@ -120,6 +121,7 @@ class RunRecordRepository:
             "report": report,
             "changeset_id": changeset_id,
             "error": error,
+            "dagster_run_id": dagster_run_id,
         }
         for name, value in updates.items():
             if value is not None:

@@ -1,0 +1,62 @@
+"""Per-space commit ranges on a real repository: a space that missed an event covers it from its
+own cursor; an older event whose range is already covered ends as stale."""
+
+from pathlib import Path
+
+from dagster import RunRequest
+
+from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
+from jrn_dagster.demo.scenario import API_SPACE, push_change, push_files
+from jrn_dagster.domain.event_cursor import EventCursor
+from jrn_dagster.domain.records import SpaceRunStatus, WebhookEvent
+from jrn_dagster_tests.support.flow import Flow, demo_flow
+
+
+def api_request(flow: Flow, event: WebhookEvent) -> RunRequest:
+    cursor = EventCursor(last_id=event.id - 1).serialize()
+    [request] = [
+        r
+        for r in requests_of(evaluate_sensor(flow.instance, flow.resources, cursor))
+        if r.partition_key == API_SPACE and r.tags["jrn/event_id"] == str(event.id)
+    ]
+    return request
+
+
+def run(flow: Flow, request: RunRequest) -> str:
+    [outcome] = run_requested(flow.instance, flow.resources, [request])
+    assert outcome.success and outcome.run_id
+    return outcome.run_id
+
+
+def test_missed_event_is_covered_and_older_range_is_stale(
+    database: Database, tmp_path: Path
+) -> None:
+    with demo_flow(database, tmp_path) as flow:
+        run(flow, api_request(flow, push_change(database, flow.world)))  # coverage starts
+        models = push_files(
+            database,
+            flow.world,
+            {"src/api/models.py": "class Widget:\n    name: str\n    size: int\n"},
+            "grow Widget",
+        )
+        routes = push_change(database, flow.world)
+        older, newer = api_request(flow, models), api_request(flow, routes)
+
+        newer_run = run(flow, newer)  # api-docs has not processed `models` yet
+        with database.unit_of_work() as uow:
+            [record] = uow.runs.by_dagster_run(newer_run)
+            assert record.base_origin == "binding_cursor"
+            impacted = {doc["path"]: doc for doc in (record.report or {})["impacted"]}
+            # models.md watches src/api/models.py (keyword Widget): only the missed event touched it
+            assert set(impacted) == {"reference/models.md", "reference/routes.md"}
+            [evidence] = impacted["reference/models.md"]["evidence"]
+            assert evidence["keyword"] == "Widget"
+
+        older_run = run(flow, older)  # its range is inside what api-docs now covers
+        with database.unit_of_work() as uow:
+            [record] = uow.runs.by_dagster_run(older_run)
+            assert record.status is SpaceRunStatus.SKIPPED
+            assert record.changeset_id is None
+            changesets = uow.changesets.all()
+        assert len(changesets) == 2  # the first push, and the one covering both later pushes

@@ -1,0 +1,78 @@
+"""The agents: NoticeAgent is idempotent; CommandAgent runs a command in the sandbox, and only
+its edits in the docs directory become proposals."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dagster import Failure
+
+from jrn_dagster.config import CliImpactConfig
+from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.demo.scenario import API_SPACE
+from jrn_dagster.ops.agent import agent
+from jrn_dagster.ops.clone import clone
+from jrn_dagster.ops.impact import ImpactConfig, impact
+from jrn_dagster.ops.sync_docs import sync_docs
+from jrn_dagster.resources.agent import CommandAgent
+from jrn_dagster_tests.ops.test_ops import context_for, pushed_params
+from jrn_dagster_tests.support.flow import Flow, demo_flow
+
+
+@pytest.fixture
+def flow(database: Database, tmp_path: Path) -> Iterator[Flow]:
+    with demo_flow(database, tmp_path) as flow:
+        yield flow
+
+
+def _through_impact(flow: Flow, context):  # noqa: ANN001, ANN202
+    _, params = pushed_params(flow)
+    config = CliImpactConfig(**CliImpactConfig.from_params(params))  # type: ignore[arg-type]
+    workspace = clone(context, config)
+    synced = sync_docs(context, workspace)
+    return workspace, synced, impact(context, ImpactConfig(), workspace, synced)
+
+
+def test_notice_agent_twice_proposes_the_same_content(flow: Flow) -> None:
+    with context_for(flow, API_SPACE) as context:
+        workspace, synced, report = _through_impact(flow, context)
+        first = agent(context, workspace, synced, report)
+        second = agent(context, workspace, synced, report)  # docs now carry the notice
+    assert [d.content for d in first.docs] == [d.content for d in second.docs]
+    assert first.docs[0].content.count("jrn:source-changed:start") == 1
+
+
+def test_command_agent_edits_docs_and_nothing_else(flow: Flow) -> None:
+    flow.resources["agent"] = CommandAgent(
+        command=[
+            "bash",
+            "-c",
+            'echo "reviewed: $(jq -r .counts.impactedDocs "$JRN_REPORT_PATH" 2>/dev/null ||'
+            ' grep -c impactedDocs "$JRN_REPORT_PATH")" >> "$JRN_DOCS_DIR/reference/routes.md";'
+            ' echo "# new" > "$JRN_DOCS_DIR/reference/new.md";'
+            ' echo hacked >> "$JRN_REPO_DIR/README.md"; echo x > "$JRN_REPO_DIR/evil.txt"',
+        ],
+        timeout_seconds=60,
+    )
+    with context_for(flow, API_SPACE) as context:
+        workspace, synced, report = _through_impact(flow, context)
+        proposals = agent(context, workspace, synced, report)
+    by_path = {d.path: d for d in proposals.docs}
+    assert set(by_path) == {"reference/routes.md", "reference/new.md"}
+    assert by_path["reference/new.md"].base_version is None
+    assert "reviewed: " in by_path["reference/routes.md"].content
+    assert sorted(p.rsplit("/", 1)[-1] for p in proposals.rejected_paths) == [
+        "README.md",
+        "evil.txt",
+    ]
+
+
+def test_command_agent_is_time_limited(flow: Flow) -> None:
+    flow.resources["agent"] = CommandAgent(command=["sleep", "30"], timeout_seconds=1)
+    with context_for(flow, API_SPACE) as context:
+        workspace, synced, report = _through_impact(flow, context)
+        with pytest.raises(Failure) as failure:
+            agent(context, workspace, synced, report)
+    assert failure.value.description == (
+        "agent: command `sleep 30` did not finish within 1 s and was killed"
+    )

@@ -1,0 +1,25 @@
+"""``cli_impact`` with explicit resources, importable by name: what Dagster needs to re-execute a
+run (``build_reconstructable_job``). The arguments are part of the reconstructable's identity,
+so each test gets its own job."""
+
+import shlex
+
+from dagster import Definitions, JobDefinition
+
+from jrn_dagster.jobs import cli_impact
+from jrn_dagster.resources.agent import CommandAgent
+from jrn_dagster.resources.database import DatabaseResource
+from jrn_dagster.resources.repository_access import RepositoryAccessResource
+from jrn_dagster.resources.sandbox.local import LocalSandboxResource
+
+
+def cli_impact_with(
+    database_url: str, clone_url_template: str, sandbox_dir: str, agent_command: str
+) -> JobDefinition:
+    resources = {
+        "database": DatabaseResource(url=database_url),
+        "sandbox": LocalSandboxResource(base_dir=sandbox_dir),
+        "repository_access": RepositoryAccessResource(clone_url_template=clone_url_template),
+        "agent": CommandAgent(command=shlex.split(agent_command)),
+    }
+    return Definitions(jobs=[cli_impact], resources=resources).get_job_def(cli_impact.name)
