@@ -4,23 +4,17 @@ from jrn_dagster.domain.ranges import Ancestry
 from jrn_dagster.domain.refs import validate_sha
 from jrn_dagster.domain.run_plan import CoveredRange
 from jrn_dagster.resources.sandbox.base import Sandbox
+from jrn_dagster.services.checkout import Checkout
 
 GIT_QUICK_TIMEOUT_SECONDS = 60
 
 
 def is_ancestor(sandbox: Sandbox, repo_path: str, ancestor: str, descendant: str) -> bool:
-    """``git merge-base --is-ancestor``: equal commits count; a commit missing from the fetched
-    history (rewritten away, never pushed) is an ancestor of nothing."""
+    """``git merge-base --is-ancestor`` on two commits the checkout holds (equal counts)."""
     if ancestor == descendant:
         return True
     result = sandbox.run(
-        [
-            "git",
-            "merge-base",
-            "--is-ancestor",
-            validate_sha(ancestor),
-            validate_sha(descendant),
-        ],
+        ["git", "merge-base", "--is-ancestor", validate_sha(ancestor), validate_sha(descendant)],
         cwd=repo_path,
         timeout=GIT_QUICK_TIMEOUT_SECONDS,
         check=False,
@@ -30,22 +24,31 @@ def is_ancestor(sandbox: Sandbox, repo_path: str, ancestor: str, descendant: str
 
 def ancestry(
     sandbox: Sandbox,
-    repo_path: str,
+    checkout: Checkout,
     *,
-    head_sha: str,
     event_base_sha: str | None,
     covered: CoveredRange | None,
 ) -> Ancestry:
-    def ancestor(a: str | None, b: str | None) -> bool:
-        return a is not None and b is not None and is_ancestor(sandbox, repo_path, a, b)
+    """The facts ``decide_range`` needs. The clone was asked to find the event base and the
+    covered range in the head's history (``ancestors``) and to look for the head in the covered
+    head's (``descendants``); only commits it found are compared locally. A commit it did not
+    find is an ancestor of nothing here, which never claims coverage that is not there."""
+    in_head = checkout.ancestors
 
-    covered_head = covered.head_sha if covered else None
-    covered_from = covered.covered_from_sha if covered else None
+    def present(sha: str | None) -> bool:
+        return sha is not None and (sha == checkout.head_sha or in_head.get(sha, False))
+
+    def ancestor(a: str | None, b: str | None) -> bool:
+        return present(a) and present(b) and is_ancestor(sandbox, checkout.path, a or "", b or "")
+
+    base = event_base_sha if checkout.base_reachable else None
+    if covered is None:
+        return Ancestry(bool(base), False, False, False, False)
+    covered_from = covered.covered_from_sha
     return Ancestry(
-        event_base_reachable=ancestor(event_base_sha, head_sha),
-        covered_head_in_head=ancestor(covered_head, head_sha),
-        head_in_covered_head=ancestor(head_sha, covered_head),
-        covered_from_in_event_base=covered is not None
-        and (covered_from is None or ancestor(covered_from, event_base_sha)),
-        event_base_in_covered_from=ancestor(event_base_sha, covered_from),
+        event_base_reachable=bool(base),
+        covered_head_in_head=present(covered.head_sha),
+        head_in_covered_head=checkout.descendants.get(covered.head_sha, False),
+        covered_from_in_event_base=covered_from is None or ancestor(covered_from, base),
+        event_base_in_covered_from=ancestor(base, covered_from),
     )

@@ -108,16 +108,12 @@ def _check_out(
         credential=_credential(database, access, work, clone_url_for(coordinate, template)),
         clone_url_template=template,
         dest=path,
+        other_shas=[work.covered.head_sha, work.covered.covered_from_sha] if work.covered else [],
+        descendant_shas=[work.covered.head_sha] if work.covered else [],
         timeout=access.git_timeout_seconds,
         retry_delays=access.git_retry_delays_seconds,
     )
-    facts = ancestry(
-        sandbox,
-        path,
-        head_sha=checkout.head_sha,
-        event_base_sha=work.event_base_sha,
-        covered=work.covered,
-    )
+    facts = ancestry(sandbox, checkout, event_base_sha=work.event_base_sha, covered=work.covered)
     decision = decide_range(
         head_sha=checkout.head_sha,
         event_base_sha=work.event_base_sha,

@@ -102,7 +102,7 @@ def test_an_error_half_way_leaves_nothing(database: Database) -> None:
         (lambda uow: uow.docs.put(1, "../escape.md", "x"), InvalidInputError, "'..'"),
     ],
 )
-def test_failure_paths(database: Database, action, error: type[Exception], message: str) -> None:  # noqa: ANN001
+def test_failure_paths(database: Database, action, error: type[Exception], message: str) -> None:
     _seed(database)
     with pytest.raises(error, match=message), database.unit_of_work() as uow:
         action(uow)

@@ -60,3 +60,31 @@ def test_missed_event_is_covered_and_older_range_is_stale(
             assert record.changeset_id is None
             changesets = uow.changesets.all()
         assert len(changesets) == 2  # the first push, and the one covering both later pushes
+
+
+def test_ranges_deeper_than_the_first_fetch(database: Database, tmp_path: Path) -> None:
+    """The clone starts 20 commits deep; a space cursor 30 commits back, or a head 30 commits
+    older than the cursor, must still be found (deepening), not taken for a rewritten history."""
+    with demo_flow(database, tmp_path) as flow:
+        first = push_files(database, flow.world, {"src/api/routes.py": "R = 0\n"}, "r0")
+        early = push_files(database, flow.world, {"src/api/routes.py": "R = 1\n"}, "r1")
+        run(flow, api_request(flow, first))
+        for n in range(30):
+            push_files(database, flow.world, {f"notes/{n}.txt": f"{n}\n"}, f"note {n}")
+        last = push_files(database, flow.world, {"src/api/models.py": "class Widget: ...\n"}, "m")
+
+        late = run(flow, api_request(flow, last))  # missed 31 events: covered from its cursor
+        with database.unit_of_work() as uow:
+            [record] = uow.runs.by_dagster_run(late)
+        assert record.base_origin == "binding_cursor"
+        changed = {s["changedFiles"] for s in (record.report or {})["sources"]}
+        assert changed == {32}  # routes (r1), 30 notes, models
+
+        older = run(flow, api_request(flow, early))  # 31 commits older than the cursor
+        with database.unit_of_work() as uow:
+            [record] = uow.runs.by_dagster_run(older)
+            assert record.status is SpaceRunStatus.SKIPPED
+            cursor = uow.cursors.binding_cursor(
+                uow.spaces.get_by_slug(API_SPACE).id, flow.world.source_id, "main"
+            )
+        assert cursor is not None and cursor.head_sha == flow.world.remote.head()

@@ -6,7 +6,7 @@ from click.testing import CliRunner, Result
 from jrn_dagster.cli.main import cli
 
 
-def run_cli(database_url: str, *args: str, input: str | bytes | None = None) -> Result:  # noqa: A002
+def run_cli(database_url: str, *args: str, input: str | bytes | None = None) -> Result:
     """Invoke ``jrn-dagster`` in process against ``database_url``."""
     runner = CliRunner()
     return runner.invoke(

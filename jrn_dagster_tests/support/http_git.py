@@ -6,7 +6,8 @@ optional Basic-auth check, counting the bytes served.
 
 Requests without the expected ``Authorization: Basic base64(user:token)`` header get a 401, as
 GitHub answers; ``fail_next(n, status)`` makes the next ``n`` requests fail with ``status`` (e.g.
-503) to exercise retries.
+503) to exercise retries. ``protocol_v2=False`` makes the server speak protocol v0 only, where
+(without ``uploadpack.allowReachableSHA1InWant``) a commit cannot be fetched by its id.
 """
 
 import base64
@@ -33,6 +34,7 @@ class ServedRequest:
 class _State:
     root: Path
     expected_authorization: str | None
+    protocol_v2: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
     requests: list[ServedRequest] = field(default_factory=list)
     bytes_sent: int = 0
@@ -120,7 +122,9 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 "CONTENT_LENGTH": str(len(body)),
                 "REMOTE_ADDR": self.client_address[0],
                 "REMOTE_USER": "x-access-token" if authorization else "",
-                "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                # Without it http-backend speaks protocol v0, like servers that refuse to serve
+                # commits by id.
+                "GIT_PROTOCOL": self.headers.get("Git-Protocol", "") if state.protocol_v2 else "",
                 "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
             }
             completed = subprocess.run(
@@ -140,9 +144,11 @@ def basic_authorization(token: str, username: str = "x-access-token") -> str:
 
 
 class GitHttpServer:
-    def __init__(self, root: Path, *, token: str | None = None) -> None:
+    def __init__(self, root: Path, *, token: str | None = None, protocol_v2: bool = True) -> None:
         self._state = _State(
-            root=root, expected_authorization=basic_authorization(token) if token else None
+            root=root,
+            expected_authorization=basic_authorization(token) if token else None,
+            protocol_v2=protocol_v2,
         )
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self._state))
         self._server.daemon_threads = True

@@ -1,0 +1,1 @@
+"""Dagster resources: the database, sandboxes, repository access (credentials) and the agent."""

@@ -1,0 +1,283 @@
+"""The embedded default sandbox: a private directory on this machine and subprocesses.
+
+Layout of one sandbox, ``{base_dir}/{id}/`` (mode 0700)::
+
+    .jrn-sandbox   marker (key, creation time): only marked directories can be attached
+    work/          ``root``: commands start here, relative paths are taken from here
+    home/          ``$HOME`` of every command, so no user-level git config or credential
+                   helper of the machine applies
+    tmp/           ``$TMPDIR``
+
+This is isolation from the orchestrator's *environment*, not a security boundary: commands run
+as the Dagster user. Use E2B to run untrusted code.
+"""
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import Field
+
+from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
+from jrn_dagster.resources.sandbox.errors import (
+    SandboxError,
+    SandboxFileNotFoundError,
+    SandboxGoneError,
+    SandboxPathError,
+    SandboxTimeoutError,
+    SandboxUnavailableError,
+)
+from jrn_dagster.resources.sandbox.process_group import KILL_GRACE_SECONDS, run_in_process_group
+from jrn_dagster.resources.sandbox.resource import SandboxResource
+
+logger = logging.getLogger(__name__)
+
+MARKER = ".jrn-sandbox"
+_ID = re.compile(r"^local-[0-9a-f]{24}$")
+
+
+def default_base_dir() -> str:
+    return str(Path(tempfile.gettempdir()) / "jrn-sandboxes")
+
+
+def sandbox_id_for(key: str) -> str:
+    """Derived from the key, so opening the same key from another process finds the same sandbox
+    (as E2B's idempotency key does)."""
+    return "local-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def minimal_environment(home: str, tmp: str) -> dict[str, str]:
+    """What every command starts from. Only PATH comes from this process: never its secrets."""
+    return {
+        "PATH": os.environ.get("PATH") or os.defpath,
+        "HOME": home,
+        "TMPDIR": tmp,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+    }
+
+
+def _check_private_dir(path: Path) -> None:
+    """Refuse a base directory another user controls: it could redirect our sandboxes."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise SandboxUnavailableError(
+            f"sandbox base directory {path} is not a directory (or is a symlink)", retryable=False
+        )
+    if info.st_uid != os.geteuid():
+        raise SandboxUnavailableError(
+            f"sandbox base directory {path} belongs to uid {info.st_uid}, not to this user; "
+            "choose another base_dir",
+            retryable=False,
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise SandboxUnavailableError(
+            f"sandbox base directory {path} is writable by other users; chmod it 0700",
+            retryable=False,
+        )
+
+
+def _remove_tree(path: Path) -> None:
+    def make_writable_and_retry(function, failed_path, _exc_info) -> None:  # type: ignore[no-untyped-def]
+        # A command may leave read-only directories behind; the sandbox owns them, so force.
+        with contextlib.suppress(OSError):
+            Path(failed_path).parent.chmod(0o700)
+            Path(failed_path).chmod(0o700)
+        function(failed_path)
+
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.exists():
+        shutil.rmtree(path, onerror=make_writable_and_retry)
+
+
+def _release_directory(directory: Path) -> None:
+    """The marker goes first: from then on every process sees the sandbox as gone, even if the
+    removal of the rest is interrupted."""
+    (directory / MARKER).unlink(missing_ok=True)
+    _remove_tree(directory)
+
+
+class LocalSandbox(Sandbox):
+    def __init__(self, sandbox_id: str, directory: Path, *, kill_grace: float) -> None:
+        self._id = sandbox_id
+        self._directory = directory
+        self._real_directory = directory.resolve()
+        self._kill_grace = kill_grace
+        self._released = False
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def root(self) -> str:
+        return str(self._directory / "work")
+
+    @property
+    def released(self) -> bool:
+        return self._released or not (self._directory / MARKER).exists()
+
+    def _alive(self) -> None:
+        if self.released:
+            raise SandboxGoneError(f"sandbox {self._id} no longer exists")
+
+    def _local(self, path: str) -> Path:
+        """``path`` inside this sandbox's directory (symlinks resolved), or ``SandboxPathError``."""
+        self._alive()
+        resolved = Path(self.path(path)).resolve()
+        if resolved != self._real_directory and self._real_directory not in resolved.parents:
+            raise SandboxPathError(f"path {path!r} is outside sandbox {self._id}")
+        return resolved
+
+    def _execute(
+        self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float
+    ) -> CommandResult:
+        directory = self._local(cwd)
+        if not directory.is_dir():
+            raise SandboxFileNotFoundError(cwd)
+        environment = minimal_environment(
+            str(self._directory / "home"), str(self._directory / "tmp")
+        )
+        environment.update(env)
+        outcome = run_in_process_group(
+            argv, cwd=str(directory), env=environment, timeout=timeout, kill_grace=self._kill_grace
+        )
+        stdout = outcome.stdout.decode("utf-8", errors="replace")
+        stderr = outcome.stderr.decode("utf-8", errors="replace")
+        if outcome.timed_out:
+            raise SandboxTimeoutError(argv, timeout, stdout, stderr)
+        return CommandResult(
+            exit_code=outcome.exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            duration_seconds=outcome.duration_seconds,
+        )
+
+    def write_file(self, path: str, data: bytes | str) -> None:
+        target = self._local(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data.encode() if isinstance(data, str) else data)
+
+    def read_file(self, path: str) -> bytes:
+        target = self._local(path)
+        try:
+            return target.read_bytes()
+        except FileNotFoundError:
+            raise SandboxFileNotFoundError(path) from None
+        except IsADirectoryError:
+            raise SandboxError(f"{path} is a directory, not a file") from None
+
+    def list_files(self, directory: str = ".") -> list[str]:
+        top = self._local(directory)
+        if not top.is_dir():
+            raise SandboxFileNotFoundError(directory)
+        found: list[str] = []
+        for current, dirnames, filenames in os.walk(top):
+            here = Path(current)
+            # A symlink to a directory is listed as an entry, never followed.
+            leaves = filenames + [d for d in dirnames if (here / d).is_symlink()]
+            found.extend((here / name).relative_to(top).as_posix() for name in leaves)
+        return sorted(found)
+
+    def remove(self, path: str) -> None:
+        target = self._local(path)
+        if target == self._real_directory or target == Path(self.root).resolve():
+            raise SandboxPathError(f"refusing to remove the sandbox itself ({path!r})")
+        _remove_tree(target)
+
+    def release(self) -> None:
+        if self._released:
+            return
+        try:
+            _release_directory(self._directory)
+        except OSError as error:
+            raise SandboxError(f"could not remove sandbox {self._id}: {error}") from None
+        self._released = True
+
+
+class LocalSandboxResource(SandboxResource):
+    """Sandboxes as private temporary directories on the machine running the op."""
+
+    base_dir: str | None = Field(
+        default=None,
+        description="Directory holding the sandboxes (created 0700). Default: "
+        "{tempfile.gettempdir()}/jrn-sandboxes.",
+    )
+    kill_grace_seconds: float = Field(
+        default=KILL_GRACE_SECONDS,
+        description="Seconds between SIGTERM and SIGKILL when a command times out.",
+    )
+
+    def _base(self) -> Path:
+        base = Path(self.base_dir or default_base_dir())
+        try:
+            base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            raise SandboxUnavailableError(
+                f"cannot create sandbox base directory {base}: {error.strerror}", retryable=False
+            ) from None
+        _check_private_dir(base)
+        return base
+
+    def _sandbox(self, sandbox_id: str, directory: Path) -> LocalSandbox:
+        return LocalSandbox(sandbox_id, directory, kill_grace=self.kill_grace_seconds)
+
+    def _create(self, key: str) -> LocalSandbox:
+        sandbox_id = sandbox_id_for(key)
+        directory = self._base() / sandbox_id
+        if (directory / MARKER).exists():
+            return self._sandbox(sandbox_id, directory)
+        try:
+            # Left over from an interrupted release: start from nothing.
+            _remove_tree(directory)
+            directory.mkdir(mode=0o700)
+            for part in ("work", "home", "tmp"):
+                (directory / part).mkdir(mode=0o700, exist_ok=True)
+            marker = {"key": key, "created_at": datetime.now(UTC).isoformat()}
+            (directory / MARKER).write_text(json.dumps(marker))
+        except OSError as error:
+            raise SandboxUnavailableError(
+                f"cannot create sandbox {sandbox_id} in {directory.parent}: {error.strerror}",
+                retryable=False,
+            ) from None
+        return self._sandbox(sandbox_id, directory)
+
+    def _directory_of(self, sandbox_id: str) -> Path:
+        if not isinstance(sandbox_id, str) or not _ID.match(sandbox_id):
+            raise SandboxGoneError(f"{sandbox_id!r} is not a local sandbox id")
+        return self._base() / sandbox_id
+
+    def _attach(self, sandbox_id: str) -> LocalSandbox:
+        directory = self._directory_of(sandbox_id)
+        if not (directory / MARKER).exists():
+            raise SandboxGoneError(f"sandbox {sandbox_id} no longer exists")
+        return self._sandbox(sandbox_id, directory)
+
+    def _release(self, sandbox_id: str) -> None:
+        try:
+            _release_directory(self._directory_of(sandbox_id))
+        except OSError as error:
+            raise SandboxError(f"could not remove sandbox {sandbox_id}: {error}") from None
+
+    def release_stale(self, older_than_seconds: float) -> list[str]:
+        """Release sandboxes created more than ``older_than_seconds`` ago (a backstop for
+        processes killed with SIGKILL, which run no teardown). Returns the released ids."""
+        cutoff = time.time() - older_than_seconds
+        released: list[str] = []
+        for directory in sorted(self._base().iterdir()):
+            marker = directory / MARKER
+            if _ID.match(directory.name) and marker.exists() and marker.stat().st_mtime < cutoff:
+                _release_directory(directory)
+                released.append(directory.name)
+        return released

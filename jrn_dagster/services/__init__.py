@@ -1,0 +1,1 @@
+"""Plain functions the ops call: credentials, checkouts. No Dagster imports here."""

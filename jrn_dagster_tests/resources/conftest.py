@@ -1,0 +1,61 @@
+"""Sandbox fixtures: every contract test runs against the local sandbox and against the E2B
+sandbox on the autospec'd SDK (``e2b_double``)."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jrn_dagster.resources.sandbox import e2b as e2b_module
+from jrn_dagster.resources.sandbox.base import Sandbox
+from jrn_dagster.resources.sandbox.e2b import E2BSandboxResource
+from jrn_dagster.resources.sandbox.local import LocalSandboxResource
+from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster_tests.resources.e2b_double import FakeE2BCloud
+
+
+@dataclass
+class Backend:
+    kind: str
+    make_resource: Callable[[], SandboxResource]
+    cloud: FakeE2BCloud | None = None
+
+
+@pytest.fixture
+def e2b_cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeE2BCloud:
+    home = tmp_path / "e2b-home"
+    home.mkdir()
+    cloud = FakeE2BCloud(home)
+    monkeypatch.setattr(e2b_module, "E2BSdkSandbox", cloud.sdk_class)
+    return cloud
+
+
+def make_e2b_resource(tmp_path: Path) -> E2BSandboxResource:
+    return E2BSandboxResource(
+        api_key="e2b_test_key_0123456789",
+        template="jrn-test-template",
+        workdir=str(tmp_path / "e2b-work"),
+        kill_grace_seconds=1.0,
+    )
+
+
+@pytest.fixture(params=["local", "e2b"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "local":
+        base = tmp_path / "sandboxes"
+        return Backend(
+            "local", lambda: LocalSandboxResource(base_dir=str(base), kill_grace_seconds=1.0)
+        )
+    cloud: FakeE2BCloud = request.getfixturevalue("e2b_cloud")
+    return Backend("e2b", lambda: make_e2b_resource(tmp_path), cloud)
+
+
+@pytest.fixture
+def sandbox(backend: Backend) -> Iterator[Sandbox]:
+    resource = backend.make_resource()
+    opened = resource.open("contract-test-run")
+    try:
+        yield opened
+    finally:
+        resource.release_all()
