@@ -29,6 +29,7 @@ from e2b.sandbox_sync.filesystem.filesystem import Filesystem
 INSTANCE_KILL = inspect.signature(e2b.Sandbox.__dict__["kill"].method)
 CLASS_KILL = inspect.signature(e2b.Sandbox._cls_kill)
 CLASS_CONNECT = inspect.signature(e2b.Sandbox._cls_connect_sandbox)
+CLASS_LIST = inspect.signature(e2b.Sandbox.list)
 
 
 def checked(
@@ -56,10 +57,13 @@ class FakeE2BCloud:
         self.sdk_class.create.side_effect = self._create
         self.sdk_class.connect = checked(CLASS_CONNECT, self._connect, self_arg=False)
         self.sdk_class.kill = checked(CLASS_KILL, self._kill_by_id, self_arg=False)
+        self.sdk_class.list = checked(CLASS_LIST, self._list_sandboxes, self_arg=False)
+        self.metadata: dict[str, dict[str, str]] = {}
 
     # control plane -------------------------------------------------------------------------
     def _create(self, *args: Any, **kwargs: Any) -> MagicMock:
         sandbox_id = next(self._ids)
+        self.metadata[sandbox_id] = dict(kwargs.get("metadata") or {})
         sandbox = create_autospec(e2b.Sandbox, instance=True)
         sandbox.sandbox_id = sandbox_id
         sandbox.commands = create_autospec(Commands, instance=True)
@@ -80,6 +84,21 @@ class FakeE2BCloud:
         if sandbox_id not in self.sandboxes or sandbox_id in self.killed:
             raise e2b.SandboxNotFoundException(f"Paused sandbox {sandbox_id} not found")
         return self.sandboxes[sandbox_id]
+
+    def _list_sandboxes(self, query: Any = None, *args: Any, **kwargs: Any) -> MagicMock:
+        """One page of the live sandboxes whose metadata contains ``query.metadata``."""
+        wanted = dict(getattr(query, "metadata", None) or {})
+        infos = []
+        for sandbox_id, metadata in self.metadata.items():
+            if sandbox_id in self.killed or not wanted.items() <= metadata.items():
+                continue
+            info = create_autospec(e2b.SandboxInfo, instance=True)
+            info.sandbox_id, info.metadata = sandbox_id, metadata
+            infos.append(info)
+        paginator = create_autospec(e2b.SandboxPaginator, instance=True)
+        paginator.next_items.side_effect = [infos]
+        paginator.has_next = False
+        return paginator
 
     def _kill_by_id(self, sandbox_id: str, **_: Any) -> bool:
         if sandbox_id not in self.sandboxes or sandbox_id in self.killed:

@@ -28,6 +28,7 @@ from e2b import (
     SandboxException,
     SandboxNotFoundException,
     SandboxNotRunningException,
+    SandboxQuery,
     SandboxUnreachableException,
     ServiceBusyException,
     TimeoutException,
@@ -286,6 +287,22 @@ class E2BSandboxResource(SandboxResource):
         except _UNAVAILABLE as error:
             self._fail(f"reconnecting to E2B sandbox {sandbox_id}", error)
         return self._wrap(sdk)
+
+    def _release_key(self, key: str) -> list[str]:
+        """Sandboxes are created with ``metadata={"app": "jrn-dagster", "key": key}``."""
+        query = SandboxQuery(metadata={"app": "jrn-dagster", "key": key})
+        try:
+            paginator = E2BSdkSandbox.list(query=query, **self._api_params())
+            found = list(paginator.next_items())
+            while paginator.has_next:
+                found.extend(paginator.next_items())
+        except _UNAVAILABLE as error:
+            self._fail(f"listing the E2B sandboxes of key {key}", error)
+        released = []
+        for info in found:
+            self._release(info.sandbox_id)
+            released.append(info.sandbox_id)
+        return released
 
     def _release(self, sandbox_id: str) -> None:
         if not isinstance(sandbox_id, str) or not _SANDBOX_ID.match(sandbox_id):

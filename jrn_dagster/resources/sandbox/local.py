@@ -270,6 +270,14 @@ class LocalSandboxResource(SandboxResource):
         except OSError as error:
             raise SandboxError(f"could not remove sandbox {sandbox_id}: {error}") from None
 
+    def _release_key(self, key: str) -> list[str]:
+        sandbox_id = sandbox_id_for(key)
+        directory = self._base() / sandbox_id
+        if not directory.exists():
+            return []
+        _remove_tree(directory)
+        return [sandbox_id]
+
     def release_stale(self, older_than_seconds: float) -> list[str]:
         """Release sandboxes created more than ``older_than_seconds`` ago (a backstop for
         processes killed with SIGKILL, which run no teardown). Returns the released ids."""

@@ -88,6 +88,22 @@ class SandboxResource(ConfigurableResource, ABC):
             self._release(sandbox_id)
         logger.info("released sandbox %s", sandbox_id)
 
+    def release_for_key(self, key: str) -> list[str]:
+        """Release whatever sandbox was opened for ``key`` (a run id), from any process: how the
+        failure and cancel sensors clean up after a run that died without its teardown.
+        Returns the ids released (none when it was already gone)."""
+        key = check_key(key)
+        with self._lock:
+            held = self._opened.pop(key, None)
+        if held is not None and not held.released:
+            held.release()
+            logger.info("released sandbox %s of key %s", held.id, redact(key))
+            return [held.id]
+        released = self._release_key(key)
+        for sandbox_id in released:
+            logger.info("released sandbox %s of key %s", sandbox_id, redact(key))
+        return released
+
     def release_all(self) -> list[SandboxError]:
         """Release every sandbox this instance opened; returns the failures instead of stopping
         at the first one, so one unreachable sandbox does not leak the others."""
@@ -118,3 +134,7 @@ class SandboxResource(ConfigurableResource, ABC):
 
     @abstractmethod
     def _release(self, sandbox_id: str) -> None: ...
+
+    @abstractmethod
+    def _release_key(self, key: str) -> list[str]:
+        """Find and destroy the sandboxes opened for ``key`` by any process."""
