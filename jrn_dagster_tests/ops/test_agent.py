@@ -25,7 +25,7 @@ def flow(database: Database, tmp_path: Path) -> Iterator[Flow]:
         yield flow
 
 
-def _through_impact(flow: Flow, context):  # noqa: ANN001, ANN202
+def _through_impact(flow: Flow, context):
     _, params = pushed_params(flow)
     config = CliImpactConfig(**CliImpactConfig.from_params(params))  # type: ignore[arg-type]
     workspace = clone(context, config)
