@@ -19,6 +19,25 @@ _IDENTITY = {
 GIT_TIMEOUT_SECONDS = 60
 
 
+def run_git(*args: str, cwd: Path, home: Path, stdin: bytes | None = None) -> str:
+    """Run git with a fixed identity and none of the machine's or the user's configuration;
+    returns stdout (stripped). Raises with git's stderr on failure."""
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), **_IDENTITY}
+    done = subprocess.run(
+        ["git", "-c", "init.defaultBranch=main", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        timeout=GIT_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if done.returncode != 0:
+        stderr = done.stderr.decode(errors="replace").strip()
+        raise RuntimeError(f"git {' '.join(args)} failed: {stderr}")
+    return done.stdout.decode(errors="replace").strip()
+
+
 def clone_url_template(root: Path) -> str:
     return f"file://{root.resolve()}/{{host}}/{{owner}}/{{repo}}.git"
 
@@ -39,19 +58,7 @@ class LocalRemote:
         return self.root / ".work" / c.host / c.owner / c.repo
 
     def git(self, *args: str, cwd: Path | None = None) -> str:
-        env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(self.root), **_IDENTITY}
-        done = subprocess.run(
-            ["git", "-c", "init.defaultBranch=main", *args],
-            cwd=cwd or self.work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"git {args[0]} failed: {done.stderr.strip()}")
-        return done.stdout.strip()
+        return run_git(*args, cwd=cwd or self.work, home=self.root)
 
     def ensure(self) -> bool:
         """Create the bare repository and the working clone; False when they already exist."""

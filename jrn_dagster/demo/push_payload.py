@@ -1,5 +1,6 @@
 """GitHub-shaped ``push`` payloads: the fields GitHub sends, where GitHub puts them."""
 
+import hashlib
 from typing import Any
 
 from jrn_dagster.domain.coordinates import RepoCoordinate
@@ -23,8 +24,11 @@ def push_payload(
     owner, repo = coordinate.owner, coordinate.repo
     user = {
         "name": owner,
+        "email": f"{owner}@users.noreply.{coordinate.host}",
         "login": owner,
-        "id": 1,
+        "id": 21031067,
+        "node_id": "MDQ6VXNlcjIxMDMxMDY3",
+        "avatar_url": f"{web}/avatars/u/21031067?v=4",
         "url": f"{api}/users/{owner}",
         "html_url": f"{web}/{owner}",
         "type": "Organization",
@@ -36,17 +40,23 @@ def push_payload(
         "before": before,
         "after": after,
         "repository": {
-            "id": 1,
+            "id": 186853002,
+            "node_id": "MDEwOlJlcG9zaXRvcnkxODY4NTMwMDI=",
             "name": repo,
             "full_name": f"{owner}/{repo}",
             "private": True,
             "owner": user,
             "html_url": f"{web}/{owner}/{repo}",
+            "description": None,
+            "fork": False,
             "url": f"{web}/{owner}/{repo}",
-            "clone_url": f"{web}/{owner}/{repo}.git",
+            "git_url": f"git://{coordinate.host}/{owner}/{repo}.git",
             "ssh_url": f"git@{coordinate.host}:{owner}/{repo}.git",
+            "clone_url": f"{web}/{owner}/{repo}.git",
             "default_branch": default_branch,
             "master_branch": default_branch,
+            "pushed_at": 1714564800,
+            "created_at": 1557933565,
         },
         "pusher": {"name": "octocat", "email": "octocat@example.com"},
         "sender": {**user, "login": "octocat", "type": "User"},
@@ -59,7 +69,7 @@ def push_payload(
         "head_commit": commits[-1] if commits else None,
     }
     if installation_id is not None:
-        payload["installation"] = {"id": installation_id}
+        payload["installation"] = {"id": installation_id, "node_id": "MDIzOkludGVncmF0aW9u"}
     return payload
 
 
@@ -68,20 +78,22 @@ def commit_entry(
     sha: str,
     message: str,
     *,
-    added: list[str],
-    modified: list[str],
-    removed: list[str],
+    added: list[str] | None = None,
+    modified: list[str] | None = None,
+    removed: list[str] | None = None,
 ) -> dict[str, Any]:
     """One entry of ``commits``."""
     person = {"name": "Octo Cat", "email": "octocat@example.com", "username": "octocat"}
     return {
         "id": sha,
+        "tree_id": hashlib.sha1(f"tree:{sha}".encode(), usedforsecurity=False).hexdigest(),
         "distinct": True,
         "message": message,
+        "timestamp": "2024-05-01T12:00:00+00:00",
         "url": f"https://{coordinate.host}/{coordinate.owner}/{coordinate.repo}/commit/{sha}",
         "author": person,
         "committer": person,
-        "added": added,
-        "removed": removed,
-        "modified": modified,
+        "added": added or [],
+        "removed": removed or [],
+        "modified": modified or [],
     }

@@ -10,7 +10,7 @@ from jrn_dagster.domain.errors import ConflictError
 from jrn_dagster.domain.jrn import event_jrn
 from jrn_dagster.domain.params import idempotency_key
 from jrn_dagster.domain.ranges import BaseOrigin, RangeDecision, decide_range
-from jrn_dagster.domain.run_plan import RunPlan, SourceWork
+from jrn_dagster.domain.run_plan import CoveredRange, RunPlan, SourceWork
 from jrn_dagster.domain.workspace import (
     REPOS_DIR,
     CommitRange,
@@ -23,7 +23,7 @@ from jrn_dagster.resources.sandbox.base import Sandbox
 from jrn_dagster.resources.sandbox.errors import SandboxFileNotFoundError
 from jrn_dagster.resources.sandbox.resource import SandboxResource
 from jrn_dagster.services.ancestry import ancestry
-from jrn_dagster.services.checkout import clone_at, clone_url_for
+from jrn_dagster.services.checkout import Checkout, clone_at, clone_url_for
 from jrn_dagster.services.credentials import GitCredential
 from jrn_dagster.services.docs_sync import write_docs
 
@@ -88,6 +88,38 @@ def _credential(
     return access.credential(integration, RepoCoordinate.parse(work.repo))
 
 
+def _clone(
+    sandbox: Sandbox,
+    database: Database,
+    access: RepositoryAccessResource,
+    work: SourceWork,
+    *,
+    branch: str,
+    head_sha: str | None,
+    base_sha: str | None,
+    dest: str,
+    covered: CoveredRange | None = None,
+) -> Checkout:
+    """``clone_at`` with the resource's settings; the covered range is located too, so that
+    ancestry questions about it can be answered (see ``services/ancestry.py``)."""
+    coordinate = RepoCoordinate.parse(work.repo)
+    template = access.resolved_clone_url_template()
+    return clone_at(
+        sandbox,
+        coordinate=coordinate,
+        branch=branch,
+        head_sha=head_sha,
+        base_sha=base_sha,
+        credential=_credential(database, access, work, clone_url_for(coordinate, template)),
+        clone_url_template=template,
+        dest=dest,
+        other_shas=[covered.head_sha, covered.covered_from_sha] if covered else [],
+        descendant_shas=[covered.head_sha] if covered else [],
+        timeout=access.git_timeout_seconds,
+        retry_delays=access.git_retry_delays_seconds,
+    )
+
+
 def _check_out(
     sandbox: Sandbox,
     database: Database,
@@ -96,22 +128,17 @@ def _check_out(
     branch: str,
 ) -> tuple[str, RangeDecision]:
     """Clone at exactly the work's head; the commit range this space is analysed over."""
-    coordinate = RepoCoordinate.parse(work.repo)
-    template = access.resolved_clone_url_template()
     path = checkout_dir(work, branch)
-    checkout = clone_at(
+    checkout = _clone(
         sandbox,
-        coordinate=coordinate,
+        database,
+        access,
+        work,
         branch=branch,
         head_sha=work.head_sha,
         base_sha=work.event_base_sha,
-        credential=_credential(database, access, work, clone_url_for(coordinate, template)),
-        clone_url_template=template,
         dest=path,
-        other_shas=[work.covered.head_sha, work.covered.covered_from_sha] if work.covered else [],
-        descendant_shas=[work.covered.head_sha] if work.covered else [],
-        timeout=access.git_timeout_seconds,
-        retry_delays=access.git_retry_delays_seconds,
+        covered=work.covered,
     )
     facts = ancestry(sandbox, checkout, event_base_sha=work.event_base_sha, covered=work.covered)
     decision = decide_range(
@@ -206,20 +233,15 @@ def restore_workspace(
     for checkout in workspace.true_checkouts:
         if not checkout.needs_work:
             continue
-        work = checkout.work.model_copy(update={"head_sha": checkout.range.head_sha})
-        coordinate = RepoCoordinate.parse(work.repo)
-        template = access.resolved_clone_url_template()
-        clone_at(
+        _clone(
             sandbox,
-            coordinate=coordinate,
+            database,
+            access,
+            checkout.work,
             branch=checkout.branch,
             head_sha=checkout.range.head_sha,
             base_sha=checkout.range.base_sha,
-            credential=_credential(database, access, work, clone_url_for(coordinate, template)),
-            clone_url_template=template,
             dest=checkout.path,
-            timeout=access.git_timeout_seconds,
-            retry_delays=access.git_retry_delays_seconds,
         )
     if synced is not None:
         with database.unit_of_work() as uow:

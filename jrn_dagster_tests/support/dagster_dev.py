@@ -42,8 +42,8 @@ def postgres_instance_environment(url: str) -> dict[str, str]:
         "DAGSTER_PG_HOST": parsed.host or "127.0.0.1",
         "DAGSTER_PG_PORT": str(parsed.port or 5432),
         "DAGSTER_PG_USER": parsed.username or "postgres",
-        # Trust authentication ignores it, but the instance config requires the variable.
-        "DAGSTER_PG_PASSWORD": parsed.password or "unused",
+        # The instance config requires the variable (unset is a config error); empty is fine.
+        "DAGSTER_PG_PASSWORD": parsed.password or "",
         "DAGSTER_PG_DB": parsed.database or "",
     }
 

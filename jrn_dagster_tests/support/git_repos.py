@@ -5,39 +5,17 @@ A "remote" is a bare repository at ``{root}/{host}/{owner}/{repo}.git``; the tem
 Commits are authored in a private working clone and pushed, as a developer would.
 """
 
-import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from jrn_dagster.demo.local_git import run_git
 from jrn_dagster.domain.coordinates import RepoCoordinate
-
-# Deterministic identity, and nothing from the machine's or the user's git configuration.
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_COMMITTER_NAME": "Test Committer",
-    "GIT_COMMITTER_EMAIL": "committer@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_TERMINAL_PROMPT": "0",
-}
 
 
 def git(*args: str, cwd: Path, home: Path | None = None) -> str:
     """Run git; returns stdout (stripped). Raises with git's stderr on failure."""
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home or cwd), **_GIT_ENV}
-    completed = subprocess.run(
-        ["git", "-c", "init.defaultBranch=main", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {completed.stderr.strip()}")
-    return completed.stdout.strip()
+    return run_git(*args, cwd=cwd, home=home or cwd)
 
 
 def file_url_template(root: Path) -> str:
@@ -145,16 +123,7 @@ class RemoteRepo:
             for relative, content in files.items():
                 data = content.encode() if isinstance(content, str) else content
                 stream += f"M 100644 inline {relative}\ndata {len(data)}\n".encode() + data + b"\n"
-        completed = subprocess.run(
-            ["git", "fast-import", "--quiet"],
-            cwd=self.bare,
-            input=bytes(stream),
-            env={"PATH": os.environ.get("PATH", os.defpath), "HOME": str(self.root), **_GIT_ENV},
-            capture_output=True,
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(f"git fast-import failed: {completed.stderr.decode().strip()}")
+        run_git("fast-import", "--quiet", cwd=self.bare, home=self.root, stdin=bytes(stream))
         self.checkout(branch)
         self._git("fetch", "--quiet", "origin")
         self._git("reset", "--quiet", "--hard", f"origin/{branch}")

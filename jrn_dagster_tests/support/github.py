@@ -13,6 +13,9 @@ from typing import Any
 
 import httpx
 
+from jrn_dagster.demo.push_payload import commit_entry
+from jrn_dagster.demo.push_payload import push_payload as github_push_payload
+from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.refs import ZERO_SHA
 
 DEFAULT_SECRET = "test-webhook-secret-0123456789abcdef"
@@ -49,20 +52,14 @@ def commit(
     repo: str = "widgets",
 ) -> dict[str, Any]:
     """One entry of a push payload's ``commits`` list."""
-    person = {"name": "Octo Cat", "email": "octocat@example.com", "username": "octocat"}
-    return {
-        "id": sha,
-        "tree_id": sha_for(f"tree:{sha}"),
-        "distinct": True,
-        "message": message,
-        "timestamp": "2024-05-01T12:00:00+00:00",
-        "url": f"https://{host}/{owner}/{repo}/commit/{sha}",
-        "author": person,
-        "committer": person,
-        "added": added or [],
-        "removed": removed or [],
-        "modified": modified or [],
-    }
+    return commit_entry(
+        RepoCoordinate(host, owner, repo),
+        sha,
+        message,
+        added=added,
+        modified=modified,
+        removed=removed,
+    )
 
 
 def push_payload(
@@ -79,7 +76,7 @@ def push_payload(
     default_branch: str = "main",
     commits: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A push payload as GitHub sends it.
+    """A push payload as GitHub sends it (``jrn_dagster.demo.push_payload``), with defaults.
 
     ``branch`` (or ``tag``) sets ``ref``; ``before``/``after`` default to distinct SHAs.
     Pass ``before=ZERO_SHA`` for a created ref and ``after=ZERO_SHA`` for a deleted one:
@@ -89,59 +86,18 @@ def push_payload(
     ref = f"refs/tags/{tag}" if tag is not None else f"refs/heads/{branch}"
     before = before or sha_for(f"{owner}/{repo}:{ref}:before")
     after = after or sha_for(f"{owner}/{repo}:{ref}:after")
-    created, deleted = before == ZERO_SHA, after == ZERO_SHA
-    web = f"https://{host}"
-    api = "https://api.github.com" if host == "github.com" else f"https://{host}/api/v3"
-    user = {
-        "name": owner,
-        "email": f"{owner}@users.noreply.{host}",
-        "login": owner,
-        "id": 21031067,
-        "node_id": "MDQ6VXNlcjIxMDMxMDY3",
-        "avatar_url": f"{web}/avatars/u/21031067?v=4",
-        "url": f"{api}/users/{owner}",
-        "html_url": f"{web}/{owner}",
-        "type": "Organization",
-        "site_admin": False,
-    }
     if commits is None:
-        commits = [] if deleted else [commit(after, host=host, owner=owner, repo=repo)]
-    payload: dict[str, Any] = {
-        "ref": ref,
-        "before": before,
-        "after": after,
-        "repository": {
-            "id": 186853002,
-            "node_id": "MDEwOlJlcG9zaXRvcnkxODY4NTMwMDI=",
-            "name": repo,
-            "full_name": f"{owner}/{repo}",
-            "private": True,
-            "owner": user,
-            "html_url": f"{web}/{owner}/{repo}",
-            "description": None,
-            "fork": False,
-            "url": f"{web}/{owner}/{repo}",
-            "git_url": f"git://{host}/{owner}/{repo}.git",
-            "ssh_url": f"git@{host}:{owner}/{repo}.git",
-            "clone_url": f"{web}/{owner}/{repo}.git",
-            "default_branch": default_branch,
-            "master_branch": default_branch,
-            "pushed_at": 1714564800,
-            "created_at": 1557933565,
-        },
-        "pusher": {"name": "octocat", "email": "octocat@example.com"},
-        "sender": {**user, "login": "octocat", "type": "User"},
-        "created": created,
-        "deleted": deleted,
-        "forced": forced,
-        "base_ref": None,
-        "compare": f"{web}/{owner}/{repo}/compare/{before[:12]}...{after[:12]}",
-        "commits": commits,
-        "head_commit": commits[-1] if commits else None,
-    }
-    if installation_id is not None:
-        payload["installation"] = {"id": installation_id, "node_id": "MDIzOkludGVncmF0aW9u"}
-    return payload
+        commits = [] if after == ZERO_SHA else [commit(after, host=host, owner=owner, repo=repo)]
+    return github_push_payload(
+        RepoCoordinate(host, owner, repo),
+        ref=ref,
+        before=before,
+        after=after,
+        forced=forced,
+        installation_id=installation_id,
+        default_branch=default_branch,
+        commits=commits,
+    )
 
 
 def encode(payload: dict[str, Any]) -> bytes:

@@ -13,13 +13,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from jrn_dagster_tests.support.loopback import LoopbackHttpServer
 
 _TOKEN_PATH = re.compile(r"^(?:/api/v3)?/app/installations/(\d+)/access_tokens$")
 
@@ -156,18 +157,10 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
     return TokenHandler
 
 
-class FakeGitHubAppApi:
+class FakeGitHubAppApi(LoopbackHttpServer):
     def __init__(self, *, app_id: int, public_pem: str, installations: dict[int, set[str]]) -> None:
         self._state = _State(app_id=app_id, public_pem=public_pem, installations=installations)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self._state))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(_handler(self._state))
 
     @property
     def requests(self) -> list[TokenRequest]:
@@ -182,17 +175,3 @@ class FakeGitHubAppApi:
     def fail_next(self, count: int, status: int = 502) -> None:
         with self._state.lock:
             self._state.failures.extend([status] * count)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

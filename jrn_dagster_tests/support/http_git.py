@@ -15,11 +15,11 @@ import os
 import subprocess
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 from urllib.parse import unquote, urlsplit
+
+from jrn_dagster_tests.support.loopback import LoopbackHttpServer
 
 
 @dataclass
@@ -143,22 +143,14 @@ def basic_authorization(token: str, username: str = "x-access-token") -> str:
     return "Basic " + base64.b64encode(f"{username}:{token}".encode()).decode()
 
 
-class GitHttpServer:
+class GitHttpServer(LoopbackHttpServer):
     def __init__(self, root: Path, *, token: str | None = None, protocol_v2: bool = True) -> None:
         self._state = _State(
             root=root,
             expected_authorization=basic_authorization(token) if token else None,
             protocol_v2=protocol_v2,
         )
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self._state))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
+        super().__init__(_handler(self._state))
 
     @property
     def url_template(self) -> str:
@@ -182,17 +174,3 @@ class GitHttpServer:
     def fail_next(self, count: int, status: int = 503) -> None:
         with self._state.lock:
             self._state.failures.extend([status] * count)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
