@@ -70,26 +70,22 @@ def create_database_engine(url: str, *, timeout_seconds: float | None = None) ->
     parsed = normalize_database_url(url)
     if parsed.drivername.startswith("sqlite"):
         return _sqlite_engine(parsed, timeout_seconds or SQLITE_BUSY_TIMEOUT_SECONDS)
-    if timeout_seconds is None:
-        return create_engine(
-            parsed,
-            pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=10,
-            connect_args={"connect_timeout": 10, "application_name": "jrn_dagster"},
-        )
+    return _postgres_engine(parsed, timeout_seconds)
+
+
+def _postgres_engine(url: URL, timeout_seconds: float | None) -> Engine:
+    # libpq counts whole seconds.
+    connect_timeout = max(1, math.ceil(timeout_seconds)) if timeout_seconds else 10
     engine = create_engine(
-        parsed,
+        url,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
-        pool_timeout=timeout_seconds,
-        # libpq counts whole seconds.
-        connect_args={
-            "connect_timeout": max(1, math.ceil(timeout_seconds)),
-            "application_name": "jrn_dagster",
-        },
+        pool_timeout=timeout_seconds or 30,
+        connect_args={"connect_timeout": connect_timeout, "application_name": "jrn_dagster"},
     )
+    if timeout_seconds is None:
+        return engine
     statement_timeout_ms = max(1, round(timeout_seconds * 1000))
 
     @event.listens_for(engine, "connect")

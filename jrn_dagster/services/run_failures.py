@@ -6,7 +6,7 @@ from jrn_dagster.db.unit_of_work import UnitOfWork
 from jrn_dagster.domain.errors import InvalidInputError, NotFoundError
 from jrn_dagster.domain.jrn import parse_event_jrn
 from jrn_dagster.domain.params import CliImpactJobParams
-from jrn_dagster.domain.records import SpaceRun, SpaceRunStatus
+from jrn_dagster.domain.records import SpaceRun
 
 MAX_ERROR_LENGTH = 4000
 
@@ -45,10 +45,10 @@ def record_run_failure(
         forced=False,
         affected_space_ids=params.affected_space_ids,
     )
-    record, done = uow.runs.start(job_id, space.id, dagster_run_id)
-    if done:
-        return []
-    return [uow.runs.record_outcome(record.id, status=SpaceRunStatus.FAILED, error=error)]
+    # Not `start`: by now a re-execution of this run may hold the record, and claiming it
+    # would fail it and take it from the run that is fixing it.
+    record = uow.runs.fail_unclaimed(job_id, space.id, dagster_run_id, error)
+    return [record] if record else []
 
 
 def params_from_run_config(run_config: dict[str, object]) -> CliImpactJobParams | None:

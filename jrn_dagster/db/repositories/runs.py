@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from jrn_dagster.db.models import ImpactJobRow, SpaceRow, SpaceRunRow
@@ -146,6 +146,49 @@ class RunRecordRepository:
             failed.append(row)
         self._session.flush()
         return [self._record(row) for row in failed]
+
+    def fail_unclaimed(
+        self, job_id: int, space_id: int, dagster_run_id: str, error: str
+    ) -> SpaceRun | None:
+        """Record that ``dagster_run_id`` failed on (job, space) before it claimed the pair: a
+        new failed record, or an unfinished one that no other run holds. A record another run
+        has claimed since (a re-execution) is left to that run's outcome, and a done one stays
+        done. A compare-and-swap: returns the failed record, or None when it was left alone."""
+        self._session.execute(
+            insert_ignoring_conflicts(
+                self._session,
+                SpaceRunRow,
+                ["job_id", "space_id"],
+                job_id=job_id,
+                space_id=space_id,
+                status=SpaceRunStatus.PENDING.value,
+            )
+        )
+        result = self._session.execute(
+            update(SpaceRunRow)
+            .where(
+                SpaceRunRow.job_id == job_id,
+                SpaceRunRow.space_id == space_id,
+                SpaceRunRow.status.in_(
+                    [SpaceRunStatus.PENDING.value, SpaceRunStatus.RUNNING.value]
+                ),
+                or_(
+                    SpaceRunRow.dagster_run_id.is_(None),
+                    SpaceRunRow.dagster_run_id == dagster_run_id,
+                ),
+            )
+            .values(status=SpaceRunStatus.FAILED.value, dagster_run_id=dagster_run_id, error=error)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        row = self._session.scalar(
+            select(SpaceRunRow)
+            .where(SpaceRunRow.job_id == job_id, SpaceRunRow.space_id == space_id)
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None  # noqa: S101 - updated above
+        return self._record(row)
 
     def progress_after(
         self, source_id: int, branch: str, after_event_id: int | None
