@@ -39,11 +39,15 @@ class WebhookEventRepository:
             payload=payload,
             headers=headers,
         )
-        inserted_id = self._session.scalar(statement.returning(WebhookEventRow.id))
-        row = self._by_delivery(delivery_id)
-        if row is None:  # pragma: no cover - the row exists: we inserted it or lost the race
+        inserted = self._session.execute(
+            statement.returning(*WebhookEventRow.__table__.columns)
+        ).first()
+        if inserted is not None:
+            return WebhookEvent.model_validate(dict(inserted._mapping)), True
+        row = self._by_delivery(delivery_id)  # a concurrent receiver stored it first
+        if row is None:  # pragma: no cover - the unique constraint says it exists
             raise NotFoundError(f"delivery {delivery_id!r} vanished while being stored")
-        return WebhookEvent.model_validate(row), inserted_id is not None
+        return WebhookEvent.model_validate(row), False
 
     def get(self, event_id: int) -> WebhookEvent:
         row = self._session.get(WebhookEventRow, event_id)
