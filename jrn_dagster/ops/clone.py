@@ -2,7 +2,7 @@ from dagster import OpExecutionContext, op
 
 from jrn_dagster.config import CliImpactConfig
 from jrn_dagster.domain.workspace import Workspace
-from jrn_dagster.ops.context import add_metadata, event_id, space_slug
+from jrn_dagster.ops.context import add_metadata, event_id, label_mode, space_slug
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
@@ -30,6 +30,7 @@ def clone(
             plan = plan_run(
                 uow, space_slug=space_slug(context), params=params, event_id=event_id(context)
             )
+        label_mode(context, plan.mode.value)
         if plan.skip_reason:
             context.log.info(f"nothing to do: {plan.skip_reason}")
         workspace = prepare_workspace(

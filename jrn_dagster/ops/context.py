@@ -35,6 +35,16 @@ def event_id(context: OpExecutionContext) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def label_mode(context: OpExecutionContext, mode: str) -> None:
+    """Tag the run ``jrn/mode`` once its mode is known: UI launches and backfills carry no tag
+    saying they catch up (partition tags apply to every run, sensor runs included)."""
+    if context.has_tag(tags.MODE):
+        return
+    run = context.instance.get_run_by_id(context.run_id)
+    if run is not None:  # None when the op is invoked directly, outside a run
+        context.instance.add_run_tags(context.run_id, {tags.MODE: mode})
+
+
 def sandbox_of(
     context: OpExecutionContext,
     sandboxes: SandboxResource,

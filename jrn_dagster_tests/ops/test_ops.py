@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import Failure, OpExecutionContext, build_op_context
+from dagster import Failure, build_op_context
 
 from jrn_dagster.config import CliImpactConfig
 from jrn_dagster.db.unit_of_work import Database
@@ -33,7 +33,7 @@ def pushed_params(flow: Flow) -> tuple[int, CliImpactJobParams]:
     return event.id, params
 
 
-def context_for(flow: Flow, space: str, tags: dict[str, str] | None = None) -> OpExecutionContext:
+def context_for(flow: Flow, space: str, tags: dict[str, str] | None = None):
     return build_op_context(resources=flow.resources, partition_key=space, run_tags=tags)
 
 

@@ -81,10 +81,6 @@ class DagsterDev:
             raise TimeoutError(f"{error}\n{self.process.tail()}") from error
         self.repository_name = repositories[0]
 
-    def stop(self) -> list[int]:
-        self.graphql.close()
-        return self.process.stop()
-
 
 def start_dagster_dev(*, env: dict[str, str], log_path: Path) -> DagsterDev:
     """``dagster dev -w workspace.yaml`` from the project root, as the README says (returns at
@@ -114,9 +110,6 @@ def start_dagster_dev(*, env: dict[str, str], log_path: Path) -> DagsterDev:
 class Receiver:
     process: ManagedProcess
     url: str  # base URL: POST {url}/webhooks/github
-
-    def stop(self) -> list[int]:
-        return self.process.stop()
 
 
 def start_receiver(*, env: dict[str, str], log_path: Path) -> Receiver:
