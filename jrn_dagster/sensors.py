@@ -22,6 +22,7 @@ from jrn_dagster.partitions import SPACES, spaces_partitions
 from jrn_dagster.redaction import redact
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster.services.matching import Outcome
 from jrn_dagster.services.run_failures import params_from_run_config, record_run_failure
 from jrn_dagster.services.sensor_tick import PlannedRun, plan_tick
 
@@ -60,8 +61,8 @@ def webhook_event_sensor(
     with database.unit_of_work() as uow:
         plan = plan_tick(uow, cursor, batch_size=EVENTS_PER_TICK, now=time.time())
     for match in plan.matches:
-        if match.outcome == "invalid":
-            context.log.warning("event %s skipped: %s", match.event_id, match.detail)
+        if match.outcome is Outcome.INVALID:
+            context.log.warning(redact(f"event {match.event_id} skipped: {match.detail}"))
     context.log.info(plan.summary())
     if not plan.runs:
         return SensorResult(skip_reason=SkipReason(plan.summary()), cursor=plan.cursor.serialize())
@@ -91,10 +92,8 @@ def _release_and_record(
             uow,
             dagster_run_id=run.run_id,
             params=params_from_run_config(dict(run.run_config)),
-            event_id=int(run.tags[tags.EVENT_ID])
-            if run.tags.get(tags.EVENT_ID, "").isdigit()
-            else None,
-            space_slug=run.tags.get("dagster/partition"),
+            event_id=tags.event_id_of(run.tags),
+            space_slug=run.tags.get(tags.PARTITION),
             error=redact(error),
         )
         uow.commit()

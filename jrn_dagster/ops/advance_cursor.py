@@ -27,10 +27,10 @@ def launched_runs(context: OpExecutionContext, source_ids: set[int]) -> list[Lau
         )
         for record in records:
             run = record.dagster_run
-            event = run.tags.get(tags.EVENT_ID, "")
-            if run.run_id == context.run_id or not event.isdigit():
+            event_id = tags.event_id_of(run.tags)
+            if run.run_id == context.run_id or event_id is None:
                 continue
-            found.append(LaunchedRun(run.run_id, int(event), run.tags.get(tags.SPACE, "")))
+            found.append(LaunchedRun(run.run_id, event_id, run.tags.get(tags.SPACE, "")))
     return found
 
 

@@ -31,8 +31,7 @@ def space_slug(context: OpExecutionContext) -> str:
 
 
 def event_id(context: OpExecutionContext) -> int | None:
-    value = context.run_tags.get(tags.EVENT_ID)
-    return int(value) if value and value.isdigit() else None
+    return tags.event_id_of(context.run_tags)
 
 
 def label_mode(context: OpExecutionContext, mode: str) -> None:
