@@ -73,6 +73,7 @@ def _report(console: Console, result: "DemoResult", home: Path) -> None:
             f"  DAGSTER_HOME={home} JRN_CLONE_URL_TEMPLATE='{result.clone_url_template}' "
             ".venv/bin/dagster dev -w workspace.yaml"
         )
-        + "\nReview the proposals: .venv/bin/jrn-dagster changesets list",
+        + "\nReview the proposals: "
+        + escape(f"DAGSTER_HOME={home} .venv/bin/jrn-dagster changesets list"),
         soft_wrap=True,
     )
