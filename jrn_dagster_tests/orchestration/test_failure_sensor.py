@@ -1,18 +1,85 @@
-"""A run that died without its teardown: the failure sensor records the failure (so the source
-cursor waits for it) and releases the sandbox the run left."""
+"""The failure and cancel sensors: a run that died without its teardown gets its failure
+recorded (so the source cursor waits for it) and its sandbox released; a late tick never takes
+a record from the re-execution that is fixing it."""
 
 from pathlib import Path
 
-from dagster import DagsterEventType, DagsterRunStatus, build_run_status_sensor_context
+from dagster import (
+    DagsterEventType,
+    DagsterRun,
+    DagsterRunStatus,
+    RunRequest,
+    SensorDefinition,
+    build_run_status_sensor_context,
+)
 
+from jrn_dagster import tags
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.runner import evaluate_sensor, requests_of
 from jrn_dagster.demo.scenario import API_SPACE, push_change
+from jrn_dagster.domain.jrn import parse_event_jrn
 from jrn_dagster.domain.records import SpaceRunStatus
 from jrn_dagster.jobs import cli_impact
 from jrn_dagster.resources.sandbox.local import LocalSandboxResource
 from jrn_dagster.sensors import cli_impact_cancel_sensor, cli_impact_failure_sensor
-from jrn_dagster_tests.support.flow import demo_flow
+from jrn_dagster.services.run_failures import params_from_run_config
+from jrn_dagster_tests.support.flow import Flow, demo_flow
+
+
+def api_request(flow: Flow) -> RunRequest:
+    [request] = [
+        r
+        for r in requests_of(evaluate_sensor(flow.instance, flow.resources, None))
+        if r.partition_key == API_SPACE
+    ]
+    return request
+
+
+def create_run(flow: Flow, request: RunRequest) -> DagsterRun:
+    return flow.instance.create_run_for_job(
+        cli_impact,
+        run_config=request.run_config,
+        tags={**request.tags, tags.PARTITION: API_SPACE},
+    )
+
+
+def claim(flow: Flow, request: RunRequest, event_id: int, *run_ids: str) -> None:
+    """What `clone` records: each run in turn claims the (event, space) record."""
+    params = params_from_run_config(dict(request.run_config))
+    assert params is not None and params.head_sha is not None
+    with flow.database.unit_of_work() as uow:
+        job_id = uow.runs.ensure_job(
+            idempotency_key=params.idempotency_key,
+            source_id=params.source_id,
+            integration_id=params.integration_id,
+            event_id=event_id,
+            event_jrn=params.event_jrn,
+            branch=parse_event_jrn(params.event_jrn)[3],
+            head_sha=params.head_sha,
+            base_sha=params.base_sha,
+            forced=False,
+            affected_space_ids=params.affected_space_ids,
+        )
+        space_id = uow.spaces.get_by_slug(API_SPACE).id
+        for run_id in run_ids:
+            uow.runs.start(job_id, space_id, run_id)
+        uow.commit()
+
+
+def tick(flow: Flow, sensor: SensorDefinition, run: DagsterRun, kind: DagsterEventType) -> None:
+    """One tick of ``sensor`` for the event of ``kind`` that ended ``run``."""
+    [record] = flow.instance.get_records_for_run(run.run_id, of_type=kind).records
+    event = record.event_log_entry.dagster_event
+    ended = flow.instance.get_run_by_id(run.run_id)
+    assert event is not None and ended is not None
+    with build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=event,
+        dagster_instance=flow.instance,
+        dagster_run=ended,
+        resources=flow.resources,
+    ) as context:
+        sensor(context.for_run_failure() if kind is DagsterEventType.RUN_FAILURE else context)
 
 
 def test_a_crashed_run_is_recorded_failed_and_its_sandbox_released(
@@ -20,34 +87,12 @@ def test_a_crashed_run_is_recorded_failed_and_its_sandbox_released(
 ) -> None:
     with demo_flow(database, tmp_path) as flow:
         event = push_change(database, flow.world)
-        [request] = [
-            r
-            for r in requests_of(evaluate_sensor(flow.instance, flow.resources, None))
-            if r.partition_key == API_SPACE
-        ]
-        run = flow.instance.create_run_for_job(
-            cli_impact,
-            run_config=request.run_config,
-            tags={**request.tags, "dagster/partition": API_SPACE},
-        )
+        run = create_run(flow, api_request(flow))
         # the run opened its sandbox, then its process was killed: no teardown ran
         leftover = LocalSandboxResource(base_dir=str(flow.sandbox_dir)).open(run.run_id)
         assert Path(leftover.root).exists()
         flow.instance.report_run_failed(run, message="run worker killed")
-        failure = (
-            flow.instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_FAILURE)
-            .records[0]
-            .event_log_entry.dagster_event
-        )
-        assert failure is not None
-        with build_run_status_sensor_context(
-            sensor_name=cli_impact_failure_sensor.name,
-            dagster_event=failure,
-            dagster_instance=flow.instance,
-            dagster_run=flow.instance.get_run_by_id(run.run_id),  # type: ignore[arg-type]
-            resources=flow.resources,
-        ) as context:
-            cli_impact_failure_sensor(context.for_run_failure())
+        tick(flow, cli_impact_failure_sensor, run, DagsterEventType.RUN_FAILURE)
     assert list(flow.sandbox_dir.iterdir()) == []
     with database.unit_of_work() as uow:
         [record] = uow.runs.by_dagster_run(run.run_id)
@@ -61,48 +106,34 @@ def test_a_cancelled_run_marks_its_claimed_record_failed(
     database: Database, tmp_path: Path
 ) -> None:
     with demo_flow(database, tmp_path) as flow:
-        push_change(database, flow.world)
-        [request] = [
-            r
-            for r in requests_of(evaluate_sensor(flow.instance, flow.resources, None))
-            if r.partition_key == API_SPACE
-        ]
-        run = flow.instance.create_run_for_job(
-            cli_impact, run_config=request.run_config, tags=dict(request.tags)
-        )
-        with database.unit_of_work() as uow:  # what `clone` had claimed before the cancel
-            job_id = uow.runs.ensure_job(
-                idempotency_key="k",
-                source_id=flow.world.source_id,
-                integration_id=1,
-                event_id=None,
-                event_jrn="jrn::path:/home/global/sources/github/acme/widgets/main",
-                branch="main",
-                head_sha=None,
-                base_sha=None,
-                forced=False,
-                affected_space_ids=[],
-            )
-            space_id = uow.spaces.get_by_slug(API_SPACE).id
-            uow.runs.start(job_id, space_id, run.run_id)
-            uow.commit()
+        event = push_change(database, flow.world)
+        request = api_request(flow)
+        run = create_run(flow, request)
+        claim(flow, request, event.id, run.run_id)
         flow.instance.report_run_canceled(run)
         canceled = flow.instance.get_run_by_id(run.run_id)
         assert canceled is not None and canceled.status is DagsterRunStatus.CANCELED
-        event = (
-            flow.instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_CANCELED)
-            .records[0]
-            .event_log_entry.dagster_event
-        )
-        assert event is not None
-        with build_run_status_sensor_context(
-            sensor_name=cli_impact_cancel_sensor.name,
-            dagster_event=event,
-            dagster_instance=flow.instance,
-            dagster_run=canceled,
-            resources=flow.resources,
-        ) as context:
-            cli_impact_cancel_sensor(context)
+        tick(flow, cli_impact_cancel_sensor, run, DagsterEventType.RUN_CANCELED)
     with database.unit_of_work() as uow:
         [record] = uow.runs.by_dagster_run(run.run_id)
         assert record.status is SpaceRunStatus.FAILED and record.error == "run cancelled"
+
+
+def test_a_late_failure_tick_leaves_the_reexecution_record_alone(
+    database: Database, tmp_path: Path
+) -> None:
+    """The failure sensor runs up to 30 s after a failure; by then a re-execution (from the UI,
+    seconds after the failure) may hold the (event, space) record. Found by the end-to-end
+    test, where a late tick took the record from the re-execution and marked it failed."""
+    with demo_flow(database, tmp_path) as flow:
+        event = push_change(database, flow.world)
+        request = api_request(flow)
+        failed = create_run(flow, request)
+        claim(flow, request, event.id, failed.run_id, "reexecution")  # then re-executed
+        flow.instance.report_run_failed(failed, message="repository not found")
+        tick(flow, cli_impact_failure_sensor, failed, DagsterEventType.RUN_FAILURE)
+    with database.unit_of_work() as uow:
+        assert uow.runs.by_dagster_run(failed.run_id) == []
+        [record] = uow.runs.by_dagster_run("reexecution")
+        assert record.status is SpaceRunStatus.RUNNING
+        assert record.error is None
