@@ -42,11 +42,12 @@ from jrn_dagster_tests.support.github import (
     WEBHOOK_PATH,
     delivery_headers,
     encode,
-    new_delivery_id,
-    push_payload,
-    sha_for,
 )
-from jrn_dagster_tests.support.load_client import LoadRequest, send_concurrently
+from jrn_dagster_tests.support.load_client import (
+    LoadRequest,
+    mixed_push_deliveries,
+    send_concurrently,
+)
 
 CLI = str(Path(sys.executable).parent / "jrn-dagster")
 
@@ -117,21 +118,7 @@ def pings(count: int) -> list[LoadRequest]:
 
 
 def pushes(count: int, redeliveries: int, rng: random.Random) -> list[LoadRequest]:
-    originals = []
-    for number in range(count):
-        body = encode(
-            push_payload(
-                owner=f"org{number % 7}",
-                repo=f"repo{number % 13}",
-                branch=f"feature/{number % 5}",
-                after=sha_for(f"bench:{number}:{rng.random()}"),
-            )
-        )
-        headers = delivery_headers(body, delivery_id=new_delivery_id())
-        originals.append(LoadRequest("POST", WEBHOOK_PATH, body, headers))
-    mixed = originals + rng.sample(originals, redeliveries)
-    rng.shuffle(mixed)
-    return mixed
+    return mixed_push_deliveries(count, redeliveries, rng, salt=f"bench:{rng.random()}")
 
 
 def stored_count(url: str) -> int:

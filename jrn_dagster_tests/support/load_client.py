@@ -6,7 +6,17 @@ response by its Content-Length, nothing more.
 """
 
 import asyncio
+import random
 from dataclasses import dataclass, field
+
+from jrn_dagster_tests.support.github import (
+    WEBHOOK_PATH,
+    delivery_headers,
+    encode,
+    new_delivery_id,
+    push_payload,
+    sha_for,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +74,25 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
             headers[name.strip().lower()] = value.strip()
     await reader.readexactly(int(headers.get("content-length", "0")))
     return int(status_line.split()[1]), headers.get("connection", "").lower() == "close"
+
+
+def mixed_push_deliveries(
+    count: int, redeliveries: int, rng: random.Random, *, salt: str = "load"
+) -> list[LoadRequest]:
+    """``count`` distinct signed pushes plus ``redeliveries`` of them (same delivery id), in a
+    random order: what a busy receiver sees when GitHub deliveries are replayed."""
+    originals = []
+    for number in range(count):
+        body = encode(
+            push_payload(
+                owner=f"org{number % 7}",
+                repo=f"repo{number % 13}",
+                branch=f"feature/{number % 5}",
+                after=sha_for(f"{salt}:{number}"),
+            )
+        )
+        headers = delivery_headers(body, delivery_id=new_delivery_id())
+        originals.append(LoadRequest("POST", WEBHOOK_PATH, body, headers))
+    mixed = originals + rng.sample(originals, redeliveries)
+    rng.shuffle(mixed)
+    return mixed

@@ -9,15 +9,11 @@ import httpx
 import pytest
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster_tests.support.github import (
-    WEBHOOK_PATH,
-    delivery_headers,
-    encode,
-    new_delivery_id,
-    push_payload,
-    sha_for,
+from jrn_dagster_tests.support.load_client import (
+    LoadRequest,
+    mixed_push_deliveries,
+    send_concurrently,
 )
-from jrn_dagster_tests.support.load_client import LoadRequest, send_concurrently
 from jrn_dagster_tests.support.receiver import running_receiver
 from jrn_dagster_tests.webhooks.conftest import stored_events
 
@@ -26,27 +22,12 @@ REDELIVERIES = 300
 CONNECTIONS = 100
 
 
-def _deliveries() -> list[tuple[bytes, dict[str, str]]]:
-    originals = []
-    for number in range(DISTINCT):
-        body = encode(
-            push_payload(
-                owner=f"org{number % 7}",
-                repo=f"repo{number % 13}",
-                branch=f"feature/{number % 5}",
-                after=sha_for(f"load:{number}"),
-            )
-        )
-        originals.append((body, delivery_headers(body, delivery_id=new_delivery_id())))
-    rng = random.Random(1300)
-    mixed = originals + rng.sample(originals, REDELIVERIES)
-    rng.shuffle(mixed)
-    return mixed
+def _deliveries() -> list[LoadRequest]:
+    return mixed_push_deliveries(DISTINCT, REDELIVERIES, random.Random(1300))
 
 
-def _send_all(base_url: str, deliveries: list[tuple[bytes, dict[str, str]]]) -> list[int]:
+def _send_all(base_url: str, requests: list[LoadRequest]) -> list[int]:
     url = httpx.URL(base_url)
-    requests = [LoadRequest("POST", WEBHOOK_PATH, body, headers) for body, headers in deliveries]
     return asyncio.run(
         send_concurrently(url.host, url.port or 80, requests, connections=CONNECTIONS)
     )
@@ -69,7 +50,7 @@ def test_concurrent_deliveries_and_redeliveries_store_each_delivery_once(
     assert len(events) == DISTINCT
     assert len({event.delivery_id for event in events}) == DISTINCT
     assert {event.delivery_id for event in events} == {
-        headers["X-GitHub-Delivery"] for _, headers in deliveries
+        request.headers["X-GitHub-Delivery"] for request in deliveries
     }
     print(  # shown with -s; docs/benchmarks.md has the benchmark's figures
         f"\n{database.dialect}: {len(deliveries)} requests in {elapsed:.2f} s "
