@@ -65,16 +65,7 @@ class RunRecordRepository:
     def start(self, job_id: int, space_id: int, dagster_run_id: str) -> tuple[SpaceRun, bool]:
         """Claim (job, space) for a run. Returns the record and whether it was already done
         (succeeded or skipped), in which case it is left untouched."""
-        self._session.execute(
-            insert_ignoring_conflicts(
-                self._session,
-                SpaceRunRow,
-                ["job_id", "space_id"],
-                job_id=job_id,
-                space_id=space_id,
-                status=SpaceRunStatus.PENDING.value,
-            )
-        )
+        self._ensure_record(job_id, space_id)
         row = self._row(job_id, space_id)
         if SpaceRunStatus(row.status).done:
             return self._record(row), True
@@ -154,16 +145,7 @@ class RunRecordRepository:
         new failed record, or an unfinished one that no other run holds. A record another run
         has claimed since (a re-execution) is left to that run's outcome, and a done one stays
         done. A compare-and-swap: returns the failed record, or None when it was left alone."""
-        self._session.execute(
-            insert_ignoring_conflicts(
-                self._session,
-                SpaceRunRow,
-                ["job_id", "space_id"],
-                job_id=job_id,
-                space_id=space_id,
-                status=SpaceRunStatus.PENDING.value,
-            )
-        )
+        self._ensure_record(job_id, space_id)
         result = self._session.execute(
             update(SpaceRunRow)
             .where(
@@ -256,6 +238,19 @@ class RunRecordRepository:
             )
         )
         return bool(forced)
+
+    def _ensure_record(self, job_id: int, space_id: int) -> None:
+        """A pending (job, space) record unless one exists (whoever inserts first wins)."""
+        self._session.execute(
+            insert_ignoring_conflicts(
+                self._session,
+                SpaceRunRow,
+                ["job_id", "space_id"],
+                job_id=job_id,
+                space_id=space_id,
+                status=SpaceRunStatus.PENDING.value,
+            )
+        )
 
     def _row(self, job_id: int, space_id: int) -> SpaceRunRow:
         row = self._session.scalar(
