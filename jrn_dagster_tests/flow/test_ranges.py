@@ -6,25 +6,13 @@ from pathlib import Path
 from dagster import RunRequest
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
 from jrn_dagster.demo.scenario import API_SPACE, push_change, push_files
-from jrn_dagster.domain.event_cursor import EventCursor
-from jrn_dagster.domain.records import SpaceRunStatus, WebhookEvent
-from jrn_dagster_tests.support.flow import Flow, demo_flow
-
-
-def api_request(flow: Flow, event: WebhookEvent) -> RunRequest:
-    cursor = EventCursor(last_id=event.id - 1).serialize()
-    [request] = [
-        r
-        for r in requests_of(evaluate_sensor(flow.instance, flow.resources, cursor))
-        if r.partition_key == API_SPACE and r.tags["jrn/event_id"] == str(event.id)
-    ]
-    return request
+from jrn_dagster.domain.records import SpaceRunStatus
+from jrn_dagster_tests.support.flow import Flow, demo_flow, run_request, space_request
 
 
 def run(flow: Flow, request: RunRequest) -> str:
-    [outcome] = run_requested(flow.instance, flow.resources, [request])
+    outcome = run_request(flow, request)
     assert outcome.success and outcome.run_id
     return outcome.run_id
 
@@ -33,7 +21,7 @@ def test_missed_event_is_covered_and_older_range_is_stale(
     database: Database, tmp_path: Path
 ) -> None:
     with demo_flow(database, tmp_path) as flow:
-        run(flow, api_request(flow, push_change(database, flow.world)))  # coverage starts
+        run(flow, space_request(flow, push_change(database, flow.world)))  # coverage starts
         models = push_files(
             database,
             flow.world,
@@ -41,7 +29,7 @@ def test_missed_event_is_covered_and_older_range_is_stale(
             "grow Widget",
         )
         routes = push_change(database, flow.world)
-        older, newer = api_request(flow, models), api_request(flow, routes)
+        older, newer = space_request(flow, models), space_request(flow, routes)
 
         newer_run = run(flow, newer)  # api-docs has not processed `models` yet
         with database.unit_of_work() as uow:
@@ -68,19 +56,19 @@ def test_ranges_deeper_than_the_first_fetch(database: Database, tmp_path: Path) 
     with demo_flow(database, tmp_path) as flow:
         first = push_files(database, flow.world, {"src/api/routes.py": "R = 0\n"}, "r0")
         early = push_files(database, flow.world, {"src/api/routes.py": "R = 1\n"}, "r1")
-        run(flow, api_request(flow, first))
+        run(flow, space_request(flow, first))
         for n in range(30):
             push_files(database, flow.world, {f"notes/{n}.txt": f"{n}\n"}, f"note {n}")
         last = push_files(database, flow.world, {"src/api/models.py": "class Widget: ...\n"}, "m")
 
-        late = run(flow, api_request(flow, last))  # missed 31 events: covered from its cursor
+        late = run(flow, space_request(flow, last))  # missed 31 events: covered from its cursor
         with database.unit_of_work() as uow:
             [record] = uow.runs.by_dagster_run(late)
         assert record.base_origin == "binding_cursor"
         changed = {s["changedFiles"] for s in (record.report or {})["sources"]}
         assert changed == {32}  # routes (r1), 30 notes, models
 
-        older = run(flow, api_request(flow, early))  # 31 commits older than the cursor
+        older = run(flow, space_request(flow, early))  # 31 commits older than the cursor
         with database.unit_of_work() as uow:
             [record] = uow.runs.by_dagster_run(older)
             assert record.status is SpaceRunStatus.SKIPPED

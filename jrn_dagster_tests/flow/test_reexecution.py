@@ -7,10 +7,9 @@ from dagster import ReexecutionOptions, build_reconstructable_job, execute_job
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.local_git import clone_url_template
-from jrn_dagster.demo.runner import evaluate_sensor, requests_of
 from jrn_dagster.demo.scenario import API_SPACE, push_change
 from jrn_dagster.domain.records import SpaceRunStatus
-from jrn_dagster_tests.support.flow import demo_flow
+from jrn_dagster_tests.support.flow import demo_flow, space_request
 
 
 def test_reexecuting_from_the_failed_agent_step_rebuilds_the_sandbox(
@@ -23,11 +22,7 @@ def test_reexecuting_from_the_failed_agent_step_rebuilds_the_sandbox(
     )
     with demo_flow(database, tmp_path) as flow:
         push_change(database, flow.world)
-        [request] = [
-            r
-            for r in requests_of(evaluate_sensor(flow.instance, flow.resources, None))
-            if r.partition_key == API_SPACE
-        ]
+        request = space_request(flow)
         recon = build_reconstructable_job(
             "jrn_dagster_tests.support.env_job",
             "cli_impact_with",

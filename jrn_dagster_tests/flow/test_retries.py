@@ -7,10 +7,9 @@ import pytest
 
 import jrn_dagster.ops.failures
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
-from jrn_dagster.demo.scenario import API_SPACE, TOKEN_ENV, push_change
+from jrn_dagster.demo.scenario import TOKEN_ENV, push_change
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster_tests.support.flow import demo_flow
+from jrn_dagster_tests.support.flow import demo_flow, run_request, space_request
 from jrn_dagster_tests.support.http_git import GitHttpServer
 
 TOKEN = "ghp_RetryTestToken000000000000000000000"
@@ -26,12 +25,10 @@ def test_a_flaky_git_server_is_retried_until_the_step_succeeds(
             clone_url_template=git.url_template, git_retry_delays_seconds=[0.05]
         )
         push_change(database, flow.world)
-        requests = requests_of(evaluate_sensor(flow.instance, flow.resources, None))
+        request = space_request(flow)
         # two attempts of the first step run, each trying git twice: four 503s
         git.fail_next(4, 503)
-        [outcome] = run_requested(
-            flow.instance, flow.resources, [r for r in requests if r.partition_key == API_SPACE]
-        )
+        outcome = run_request(flow, request)
         assert outcome.success and outcome.run_id
         events = flow.instance.get_records_for_run(outcome.run_id, limit=1000).records
         kinds = [

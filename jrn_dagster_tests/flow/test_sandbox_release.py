@@ -6,14 +6,13 @@ from pathlib import Path
 import pytest
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
-from jrn_dagster.demo.scenario import API_SPACE, push_change
+from jrn_dagster.demo.scenario import push_change
 from jrn_dagster.resources.agent import CommandAgent
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster.resources.sandbox import e2b as e2b_module
 from jrn_dagster.resources.sandbox.e2b import E2BSandboxResource
 from jrn_dagster_tests.resources.e2b_double import FakeE2BCloud
-from jrn_dagster_tests.support.flow import Flow, demo_flow
+from jrn_dagster_tests.support.flow import Flow, demo_flow, run_request, space_request
 
 FAILURES = {
     # the pushed commit is not in the repository the template points to
@@ -31,11 +30,7 @@ def _break(flow: Flow, tmp_path: Path, step: str) -> None:
 
 def _run_api_space(flow: Flow) -> bool:
     push_change(flow.database, flow.world)
-    requests = requests_of(evaluate_sensor(flow.instance, flow.resources, None))
-    [outcome] = run_requested(
-        flow.instance, flow.resources, [r for r in requests if r.partition_key == API_SPACE]
-    )
-    return outcome.success
+    return run_request(flow, space_request(flow)).success
 
 
 @pytest.mark.parametrize("step", ["agent", "clone"])

@@ -10,11 +10,10 @@ import pytest
 from dagster import DagsterInstance
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
-from jrn_dagster.demo.scenario import API_SPACE, TOKEN_ENV, push_change
+from jrn_dagster.demo.scenario import TOKEN_ENV, push_change
 from jrn_dagster.resources.agent import CommandAgent
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster_tests.support.flow import demo_flow
+from jrn_dagster_tests.support.flow import demo_flow, run_request, space_request
 from jrn_dagster_tests.support.http_git import GitHttpServer
 
 TOKEN = "ghp_SeCrEtToKeN0123456789abcdefABCDEF01"
@@ -49,10 +48,7 @@ def test_the_token_is_sent_to_git_and_nowhere_else(
         )
         flow.resources["agent"] = CommandAgent(command=SPY_AGENT, timeout_seconds=60)
         push_change(database, flow.world)
-        requests = [r for r in requests_of(evaluate_sensor(flow.instance, flow.resources, None))]
-        [outcome] = run_requested(
-            flow.instance, flow.resources, [r for r in requests if r.partition_key == API_SPACE]
-        )
+        outcome = run_request(flow, space_request(flow))
         assert outcome.success and outcome.run_id
         # git really needed it: every request it made carried it, and none went without
         assert git.requests and all(r.status == 200 for r in git.requests)
@@ -79,10 +75,7 @@ def test_a_rejected_token_fails_clearly_without_showing_it(
             clone_url_template=git.url_template
         )
         push_change(database, flow.world)
-        requests = requests_of(evaluate_sensor(flow.instance, flow.resources, None))
-        [outcome] = run_requested(
-            flow.instance, flow.resources, [r for r in requests if r.partition_key == API_SPACE]
-        )
+        outcome = run_request(flow, space_request(flow))
         assert not outcome.success and outcome.run_id
         log = _event_log_text(flow.instance, outcome.run_id)
         failures = flow.instance.get_records_for_run(outcome.run_id, limit=1000).records
@@ -110,10 +103,7 @@ def test_a_missing_token_says_which_variable_to_set(
             clone_url_template=git.url_template
         )
         push_change(database, flow.world)
-        requests = requests_of(evaluate_sensor(flow.instance, flow.resources, None))
-        [outcome] = run_requested(
-            flow.instance, flow.resources, [r for r in requests if r.partition_key == API_SPACE]
-        )
+        outcome = run_request(flow, space_request(flow))
         assert not outcome.success and outcome.run_id
         log = _event_log_text(flow.instance, outcome.run_id)
     assert f"set env var {TOKEN_ENV}" in log

@@ -15,7 +15,6 @@ from dagster import (
 
 from jrn_dagster import tags
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.demo.runner import evaluate_sensor, requests_of
 from jrn_dagster.demo.scenario import API_SPACE, push_change
 from jrn_dagster.domain.jrn import parse_event_jrn
 from jrn_dagster.domain.records import SpaceRunStatus
@@ -23,16 +22,7 @@ from jrn_dagster.jobs import cli_impact
 from jrn_dagster.resources.sandbox.local import LocalSandboxResource
 from jrn_dagster.sensors import cli_impact_cancel_sensor, cli_impact_failure_sensor
 from jrn_dagster.services.run_failures import params_from_run_config
-from jrn_dagster_tests.support.flow import Flow, demo_flow
-
-
-def api_request(flow: Flow) -> RunRequest:
-    [request] = [
-        r
-        for r in requests_of(evaluate_sensor(flow.instance, flow.resources, None))
-        if r.partition_key == API_SPACE
-    ]
-    return request
+from jrn_dagster_tests.support.flow import Flow, demo_flow, space_request
 
 
 def create_run(flow: Flow, request: RunRequest) -> DagsterRun:
@@ -87,7 +77,7 @@ def test_a_crashed_run_is_recorded_failed_and_its_sandbox_released(
 ) -> None:
     with demo_flow(database, tmp_path) as flow:
         event = push_change(database, flow.world)
-        run = create_run(flow, api_request(flow))
+        run = create_run(flow, space_request(flow))
         # the run opened its sandbox, then its process was killed: no teardown ran
         leftover = LocalSandboxResource(base_dir=str(flow.sandbox_dir)).open(run.run_id)
         assert Path(leftover.root).exists()
@@ -107,7 +97,7 @@ def test_a_cancelled_run_marks_its_claimed_record_failed(
 ) -> None:
     with demo_flow(database, tmp_path) as flow:
         event = push_change(database, flow.world)
-        request = api_request(flow)
+        request = space_request(flow)
         run = create_run(flow, request)
         claim(flow, request, event.id, run.run_id)
         flow.instance.report_run_canceled(run)
@@ -127,7 +117,7 @@ def test_a_late_failure_tick_leaves_the_reexecution_record_alone(
     test, where a late tick took the record from the re-execution and marked it failed."""
     with demo_flow(database, tmp_path) as flow:
         event = push_change(database, flow.world)
-        request = api_request(flow)
+        request = space_request(flow)
         failed = create_run(flow, request)
         claim(flow, request, event.id, failed.run_id, "reexecution")  # then re-executed
         flow.instance.report_run_failed(failed, message="repository not found")

@@ -6,15 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance, instance_for_test
+from dagster import DagsterInstance, RunRequest, instance_for_test
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.local_git import clone_url_template
-from jrn_dagster.demo.scenario import DemoWorld, ensure_world
+from jrn_dagster.demo.runner import RunOutcome, evaluate_sensor, requests_of, run_requested
+from jrn_dagster.demo.scenario import API_SPACE, DemoWorld, ensure_world
+from jrn_dagster.domain.event_cursor import EventCursor
+from jrn_dagster.domain.records import WebhookEvent
 from jrn_dagster.resources.agent import NoticeAgent
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster.resources.sandbox.local import LocalSandboxResource
+from jrn_dagster.tags import EVENT_ID
 
 
 @dataclass
@@ -51,3 +55,23 @@ def demo_flow(database: Database, tmp_path: Path) -> Iterator[Flow]:
             world=world,
             sandbox_dir=sandbox_dir,
         )
+
+
+def space_request(
+    flow: Flow, event: WebhookEvent | None = None, space: str = API_SPACE
+) -> RunRequest:
+    """The run the sensor requests for ``space``: for ``event`` (a tick that reads exactly it),
+    or, without one, in a tick over every stored event."""
+    cursor = EventCursor(last_id=event.id - 1).serialize() if event else None
+    [request] = [
+        r
+        for r in requests_of(evaluate_sensor(flow.instance, flow.resources, cursor))
+        if r.partition_key == space and (event is None or r.tags[EVENT_ID] == str(event.id))
+    ]
+    return request
+
+
+def run_request(flow: Flow, request: RunRequest) -> RunOutcome:
+    """Execute one requested run in process, as the daemon would."""
+    [outcome] = run_requested(flow.instance, flow.resources, [request])
+    return outcome
