@@ -92,13 +92,13 @@ def _release_and_record(
             uow,
             dagster_run_id=run.run_id,
             params=params_from_run_config(dict(run.run_config)),
-            event_id=tags.event_id_of(run.tags),
+            event_ids=tags.event_ids_of(run.tags),
             space_slug=run.tags.get(tags.PARTITION),
             error=redact(error),
         )
         uow.commit()
     context.log.info(
-        f"run {run.run_id}: {len(failed)} (event, space) record(s) marked failed; "
+        f"run {run.run_id}: {len(failed)} (push, space) record(s) marked failed; "
         f"sandbox {'released' if released else 'already gone'}"
     )
 

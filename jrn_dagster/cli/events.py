@@ -9,6 +9,7 @@ from jrn_dagster.db.migrate import ensure_up_to_date
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.push import normalize_push
 from jrn_dagster.domain.records import WebhookEvent
+from jrn_dagster.services.matching import EventMatch, Outcome, safe_match
 from jrn_dagster.webhooks.deliveries import (
     HANDLED_EVENT_TYPES,
     DeliveryKind,
@@ -87,26 +88,34 @@ def events_ingest(
 @click.option("--json", "as_json", is_flag=True, help="Events without payloads, as JSON.")
 @pass_cli
 def events_list(cli: CliContext, limit: int, as_json: bool) -> None:
-    """The newest stored events first, with what each push means."""
+    """The newest stored events first, with what each push means and what the sensor makes
+    of it (matched, invalid with its reason, ...)."""
     with cli.unit_of_work() as uow:
         recent = uow.events.recent(limit=limit)
+        matches = {event.id: safe_match(uow, event) for event in recent}
     if as_json:
         echo_json(
             [
-                {**event.model_dump(mode="json", exclude={"payload"}), "summary": _summary(event)}
+                {
+                    **event.model_dump(mode="json", exclude={"payload"}),
+                    "summary": _summary(event),
+                    "outcome": matches[event.id].outcome.value,
+                    "detail": matches[event.id].detail,
+                }
                 for event in recent
             ]
         )
         return
     echo_table(
-        ["id", "delivery", "type", "received", "summary"],
+        ["id", "delivery", "type", "received", "outcome", "summary"],
         [
             [
                 e.id,
                 e.delivery_id,
                 e.event_type,
                 e.received_at.isoformat(timespec="seconds"),
-                _summary(e),
+                matches[e.id].outcome.value,
+                _summary(e, matches[e.id]),
             ]
             for e in recent
         ],
@@ -123,7 +132,9 @@ def events_show(cli: CliContext, event_id: int) -> None:
     echo_json(event)
 
 
-def _summary(event: WebhookEvent) -> str:
+def _summary(event: WebhookEvent, match: EventMatch | None = None) -> str:
+    if match is not None and match.outcome in (Outcome.INVALID, Outcome.DUPLICATE):
+        return f"{match.outcome.value}: {match.detail}"
     if event.event_type != "push":
         return "-"
     try:

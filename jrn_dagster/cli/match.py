@@ -1,7 +1,7 @@
 import click
 
 from jrn_dagster.cli.context import CliContext, echo_json, echo_table, pass_cli
-from jrn_dagster.services.matching import Outcome, explain_event
+from jrn_dagster.services.matching import Outcome, explain_event, space_outcomes
 
 
 @click.command("match")
@@ -13,7 +13,8 @@ def match(cli: CliContext, event_id: int, as_json: bool, explain: bool) -> None:
     """Show the CliImpactJobParams a stored event produces (read-only: launches nothing)."""
     with cli.unit_of_work() as uow:
         event = uow.events.get(event_id)
-        result, verdicts = explain_event(uow.matching, event)
+        result, verdicts = explain_event(uow, event)
+        done = space_outcomes(uow, event_id)
     if as_json and not explain:
         echo_json([params.to_json_dict() for params in result.params])
         return
@@ -24,6 +25,23 @@ def match(cli: CliContext, event_id: int, as_json: bool, explain: bool) -> None:
                 "outcome": result.outcome.value,
                 "detail": result.detail,
                 "params": [params.to_json_dict() for params in result.params],
+                "runs": [
+                    {
+                        "sourceId": params.source_id,
+                        "space": result.space_slugs[space_id],
+                        "status": outcome.record.status.value if outcome else None,
+                        "dagsterRunId": outcome.record.dagster_run_id if outcome else None,
+                        "baseSha": outcome.range.base_sha if outcome and outcome.range else None,
+                        "headSha": outcome.range.head_sha if outcome and outcome.range else None,
+                        "comparison": outcome.range.comparison.value
+                        if outcome and outcome.range
+                        else None,
+                        "error": outcome.record.error if outcome else None,
+                    }
+                    for params in result.params
+                    for space_id in params.affected_space_ids
+                    for outcome in [done.get((params.source_id, space_id))]
+                ],
                 "explain": [
                     {
                         "sourceId": v.source_id,
@@ -50,6 +68,10 @@ def match(cli: CliContext, event_id: int, as_json: bool, explain: bool) -> None:
             f"  source {params.source_id} (integration {params.integration_id}) -> {spaces}; "
             f"head {params.head_sha or '-'} base {params.base_sha or '-'}"
         )
+        for space_id in params.affected_space_ids:
+            outcome = done.get((params.source_id, space_id))
+            said = outcome.describe() if outcome else "not yet run"
+            click.echo(f"    {result.space_slugs[space_id]}: {said}")
     if explain:
         echo_table(
             ["source", "space", "verdict", "reason"],

@@ -1,4 +1,5 @@
-"""Tables of DESIGN §2. Schema changes go through alembic (``jrn_dagster/db/migrations``)."""
+"""The application's tables (docs/architecture.md). Schema changes go through alembic
+(``jrn_dagster/db/migrations``)."""
 
 from datetime import datetime
 from typing import Any
@@ -163,6 +164,8 @@ class BindingCursorRow(Base):
     covered_from_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
     event_id: Mapped[int | None] = mapped_column(BigIntId)
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the source cursor stands in this binding's chain (``space_ranges.chain_seq``).
+    source_seq: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -178,10 +181,18 @@ class DocRow(Timestamps, Base):
 
 
 class WebhookEventRow(Base):
-    """A stored delivery. ``id`` only grows: it is the sensor's cursor."""
+    """A stored delivery. ``id`` only grows: it is the sensor's cursor.
+
+    A push also keeps its normalised facts in columns (NULL for other events and for refs that
+    are not branches), so that runs can ask which pushes a branch received without reading
+    payloads: the events table is the ground truth of what was pushed.
+    """
 
     __tablename__ = "webhook_events"
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's table args
+    __table_args__ = (
+        Index("ix_webhook_events_repo_key_branch_id", "repo_key", "branch", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     delivery_id: Mapped[str] = mapped_column(String(200), unique=True)
@@ -189,49 +200,43 @@ class WebhookEventRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     headers: Mapped[dict[str, str]] = mapped_column(JsonDocument, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    repo_key: Mapped[str | None] = mapped_column(String(400))
+    branch: Mapped[str | None] = mapped_column(String(255))
+    before_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    after_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    forced: Mapped[bool | None] = mapped_column(Boolean)
+    installation_id: Mapped[int | None] = mapped_column(BigIntId)
 
 
-class ImpactJobRow(Base):
-    """One source event: written by the first of its runs, keyed by the idempotency key."""
+class SpaceRangeRow(Base):
+    """One range of a source branch that one space processes in one run: what it was compared
+    with, its impact report, its changeset. Succeeded ranges are the links cursors move along
+    (docs/cursors.md)."""
 
-    __tablename__ = "impact_jobs"
+    __tablename__ = "space_ranges"
     __table_args__ = (
-        Index("ix_impact_jobs_source_id_branch_event_id", "source_id", "branch", "event_id"),
+        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+        Index("ix_space_ranges_source_id_branch_status", "source_id", "branch", "status"),
+        Index("ix_space_ranges_dagster_run_id", "dagster_run_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(1600), unique=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
-    integration_id: Mapped[int] = mapped_column(Integer)
-    event_id: Mapped[int | None] = mapped_column(BigIntId)
-    event_jrn: Mapped[str] = mapped_column(String(1200))
-    branch: Mapped[str] = mapped_column(String(255))
-    head_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
-    base_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
-    forced: Mapped[bool] = mapped_column(Boolean, default=False)
-    affected_space_ids: Mapped[list[int]] = mapped_column(JsonDocument)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class SpaceRunRow(Base):
-    """One (source event, space): status, Dagster run, report, changeset."""
-
-    __tablename__ = "space_runs"
-    __table_args__ = (
-        UniqueConstraint("job_id", "space_id"),
-        CheckConstraint(
-            "status IN ('pending', 'running', 'succeeded', 'skipped', 'failed')", name="status"
-        ),
-        Index("ix_space_runs_dagster_run_id", "dagster_run_id"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("impact_jobs.id", ondelete="CASCADE"))
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    branch: Mapped[str] = mapped_column(String(255))
+    head_sha: Mapped[str] = mapped_column(String(SHA_LENGTH))
+    # What git diff compared the head with; NULL: every file of the head tree.
+    base_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    # Where the range starts in the branch's history; NULL: anywhere (a whole-tree range).
+    link_from_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    comparison: Mapped[str] = mapped_column(String(20))
+    extension: Mapped[str] = mapped_column(String(20))
+    # The push the run was for (a catch-up: the newest stored when it started).
+    event_id: Mapped[int] = mapped_column(BigIntId, default=0)
+    # Its place in the space's chain once applied to the binding cursor (docs/cursors.md).
+    chain_seq: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="running")
     dagster_run_id: Mapped[str | None] = mapped_column(String(64))
-    base_sha_used: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
-    base_origin: Mapped[str | None] = mapped_column(String(40))
     report: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     changeset_id: Mapped[int | None] = mapped_column(
         ForeignKey("changesets.id", ondelete="SET NULL")
@@ -241,9 +246,38 @@ class SpaceRunRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class SpacePushRow(Base):
+    """One push to a true source, as one space handled it: claimed by a run, processed by it,
+    covered by another run's range, or failed. Written by runs and the failure sensor; the
+    sensor never writes."""
+
+    __tablename__ = "space_pushes"
+    __table_args__ = (
+        UniqueConstraint("event_id", "source_id", "space_id"),
+        CheckConstraint(
+            "status IN ('pending', 'running', 'succeeded', 'skipped', 'covered', 'failed')",
+            name="status",
+        ),
+        Index("ix_space_pushes_dagster_run_id", "dagster_run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("webhook_events.id", ondelete="CASCADE")
+    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    dagster_run_id: Mapped[str | None] = mapped_column(String(64))
+    range_id: Mapped[int | None] = mapped_column(ForeignKey("space_ranges.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class ChangesetRow(Base):
-    """Proposals for human review. ``key`` makes them idempotent: one per (source event, space)
-    (event runs) or per (space, source heads) (catch-up runs), whatever re-executes the run."""
+    """Proposals for human review. ``key`` makes them idempotent: one per run key (event runs)
+    or per (space, source ranges) (catch-up runs), whatever re-executes the run."""
 
     __tablename__ = "changesets"
     __table_args__ = (

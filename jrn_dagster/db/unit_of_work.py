@@ -8,12 +8,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jrn_dagster.db.engine import SQLITE_IMMEDIATE, create_database_engine, describe_url
 from jrn_dagster.db.repositories.changesets import ChangesetRepository
-from jrn_dagster.db.repositories.cursors import CursorRepository
+from jrn_dagster.db.repositories.coverage import CoverageRepository
 from jrn_dagster.db.repositories.docs import DocRepository
 from jrn_dagster.db.repositories.events import WebhookEventRepository
 from jrn_dagster.db.repositories.integrations import IntegrationRepository
 from jrn_dagster.db.repositories.matching import MatchingRepository
-from jrn_dagster.db.repositories.runs import RunRecordRepository
 from jrn_dagster.db.repositories.sources import SourceRepository
 from jrn_dagster.db.repositories.spaces import SpaceRepository
 
@@ -33,8 +32,7 @@ class UnitOfWork:
         self.docs = DocRepository(session)
         self.events = WebhookEventRepository(session)
         self.matching = MatchingRepository(session)
-        self.runs = RunRecordRepository(session)
-        self.cursors = CursorRepository(session)
+        self.coverage = CoverageRepository(session)
         self.changesets = ChangesetRepository(session)
 
     def __enter__(self) -> Self:

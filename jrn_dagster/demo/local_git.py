@@ -66,8 +66,9 @@ class LocalRemote:
             return False
         self.bare.parent.mkdir(parents=True, exist_ok=True)
         self.git("init", "--quiet", "--bare", str(self.bare), cwd=self.root)
-        # Let clones filter blobs, as GitHub does.
+        # Let clones filter blobs and fetch commits a forced push left behind, as GitHub does.
         self.git("config", "uploadpack.allowFilter", "true", cwd=self.bare)
+        self.git("config", "uploadpack.allowAnySHA1InWant", "true", cwd=self.bare)
         self.work.parent.mkdir(parents=True, exist_ok=True)
         self.git("clone", "--quiet", str(self.bare), str(self.work), cwd=self.root)
         return True
@@ -87,6 +88,22 @@ class LocalRemote:
         self.git("commit", "--quiet", "--allow-empty", "-m", message)
         self.git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")
         return self.git("rev-parse", "HEAD")
+
+    def commit_on(self, parent: str, files: dict[str, str], message: str) -> str:
+        """Commit ``files`` on top of ``parent`` (not pushed): a history that diverges."""
+        self.git("checkout", "--quiet", "--detach", parent)
+        for relative, content in files.items():
+            target = self.work / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+            self.git("add", "--", relative)
+        self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def force_push(self, sha: str, branch: str = "main") -> None:
+        """Point the branch at ``sha``, whatever it was (``git push --force``)."""
+        self.git("push", "--quiet", "--force", "origin", f"{sha}:refs/heads/{branch}")
+        self.git("checkout", "--quiet", "--detach", sha)
 
     def changed_paths(self, before: str, after: str) -> tuple[list[str], list[str], list[str]]:
         """(added, modified, removed) between two commits, as a push payload lists them."""

@@ -22,9 +22,11 @@ def space_results(database: Database, outcomes: list[RunOutcome]) -> list[SpaceR
     with database.unit_of_work() as uow:
         for outcome in outcomes:
             result = SpaceResult(outcome.space, outcome.run_id, outcome.success)
-            records = uow.runs.by_dagster_run(outcome.run_id) if outcome.run_id else []
-            for record in records:
-                result.status = record.status.value
+            run_id = outcome.run_id
+            pushes = uow.coverage.pushes_by_run(run_id) if run_id else []
+            if pushes:
+                result.status = pushes[0].status.value
+            for record in uow.coverage.ranges_by_run(run_id) if run_id else []:
                 report = record.report or {}
                 for doc in report.get("impacted", []):
                     lines = [

@@ -3,6 +3,7 @@ source on the same coordinate, two spaces with docs carrying attention rules, an
 Every step is idempotent: running the demo again reuses what exists."""
 
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,12 +153,28 @@ def push_files(
     remote = world.remote
     before = remote.head() or ""
     after = remote.commit_and_push(files, message)
-    added, modified, removed = remote.changed_paths(before, after)
+    return ingest_push(database, world, before=before, after=after, message=message)
+
+
+def ingest_push(
+    database: Database,
+    world: DemoWorld,
+    *,
+    before: str,
+    after: str,
+    message: str = "",
+    forced: bool = False,
+    branch: str = "main",
+) -> WebhookEvent:
+    """Ingest the push of ``before..after`` to ``branch`` as GitHub would deliver it (same
+    validation and deduplication as the receiver)."""
+    added, modified, removed = world.remote.changed_paths(before, after)
     payload = push_payload(
         COORDINATE,
-        ref="refs/heads/main",
+        ref=f"refs/heads/{branch}",
         before=before,
         after=after,
+        forced=forced,
         commits=[
             commit_entry(
                 COORDINATE, after, message, added=added, modified=modified, removed=removed
@@ -166,7 +183,8 @@ def push_files(
     )
     delivery = prepare_delivery(
         event_type="push",
-        delivery_id=f"demo-{after}",
+        # Every delivery has a GUID of its own, as GitHub's do (a re-push included).
+        delivery_id=f"demo-{uuid.uuid4()}",
         body=json.dumps(payload).encode(),
         headers={"User-Agent": "jrn-dagster-demo"},
     )

@@ -72,6 +72,8 @@ class SourceChanges(CamelModel):
     head_sha: str | None = None
     # Set when ``files`` is the whole head tree because no base was reachable: why.
     full_tree_reason: str | None = None
+    # What the head was compared with, in words (docs/cursors.md, "Forced pushes").
+    comparison: str | None = None
 
 
 def _decode(output: str | bytes) -> str:

@@ -7,6 +7,9 @@ until they show up or are old enough that no open transaction can still hold the
 back insert or a lost ``ON CONFLICT`` race leaves a hole for good).
 """
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_HOLE_TTL_SECONDS = 600.0
@@ -53,3 +56,26 @@ class EventCursor(BaseModel):
         if len(holes) > MAX_HOLES:  # keep the newest; a flood of holes is not a real backlog
             holes = dict(sorted(holes.items())[-MAX_HOLES:])
         return EventCursor(last_id=new_last, holes=holes)
+
+
+def pending_holes(
+    received: Sequence[tuple[int, datetime]],
+    *,
+    after_id: int,
+    up_to_id: int,
+    now: datetime,
+    hole_ttl_seconds: float = DEFAULT_HOLE_TTL_SECONDS,
+) -> list[int]:
+    """Ids in ``(after_id, up_to_id]`` missing from ``received`` (id, received time) that a
+    transaction may still be inserting: the next stored event after the gap arrived less than
+    ``hole_ttl_seconds`` ago. Older holes are rolled-back inserts: they never fill."""
+    stored = dict(received)
+    holes: list[int] = []
+    next_received: datetime | None = None
+    for event_id in range(up_to_id, after_id, -1):
+        if event_id in stored:
+            next_received = stored[event_id]
+            continue
+        if next_received is None or (now - next_received).total_seconds() < hole_ttl_seconds:
+            holes.append(event_id)
+    return sorted(holes)

@@ -87,6 +87,7 @@ class SourceSummary(CamelModel):
     head_sha: str | None
     changed_files: int
     full_tree: bool
+    comparison: str | None = None
 
 
 class ImpactCounts(CamelModel):
@@ -352,6 +353,7 @@ def _summary(change: SourceChanges) -> SourceSummary:
         head_sha=change.head_sha,
         changed_files=len(change.files),
         full_tree=bool(change.full_tree_reason),
+        comparison=change.comparison,
     )
 
 

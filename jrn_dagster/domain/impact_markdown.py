@@ -70,6 +70,7 @@ def render_impact_markdown(report: "ImpactReport", *, max_rows: int, max_warning
     sources = ", ".join(
         f"{table_cell(s.name)} ({s.kind}, {s.changed_files} file(s)"
         + (", full tree: no base" if s.full_tree else "")
+        + (f"; {table_cell(s.comparison)}" if s.comparison and not s.full_tree else "")
         + ")"
         for s in report.sources
     )

@@ -74,6 +74,10 @@ def _range_text(
     return text + "."
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split()).rstrip(".")
+
+
 def render_notice(
     *,
     source_name: str,
@@ -82,8 +86,10 @@ def render_notice(
     head_sha: str,
     compare_url: str | None,
     newline: str = "\n",
+    comparison: str | None = None,
 ) -> str:
-    """The block's text, markers included, without a final line ending."""
+    """The block's text, markers included, without a final line ending. ``comparison``: what
+    the head was compared with, when a reader needs telling (a rewritten history)."""
     start, end = notice_markers(source_name)
     if not head_sha.strip():
         raise InvalidInputError("a source-changed notice needs the head commit")
@@ -91,6 +97,7 @@ def render_notice(
     lines = [
         start,
         f"> **Source changed:** {_range_text(source_name, base_sha, head_sha, compare_url)}",
+        *([f"> {_one_line(comparison)}."] if comparison else []),
         "> Files this doc may describe changed; review it and remove this notice when done.",
         ">",
         f"> Changed files ({len(files)}):",
@@ -134,6 +141,7 @@ def apply_notice(
     base_sha: str | None,
     head_sha: str,
     compare_url: str | None,
+    comparison: str | None = None,
 ) -> str:
     """``content`` with ``source_name``'s notice block added or refreshed."""
     split = split_frontmatter(content)
@@ -148,6 +156,7 @@ def apply_notice(
         head_sha=head_sha,
         compare_url=compare_url,
         newline=split.newline,
+        comparison=comparison,
     )
     start, end = notice_markers(source_name)
     spans = _blocks(content, split.body_start, start, end)

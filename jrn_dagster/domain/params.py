@@ -35,14 +35,20 @@ class CliImpactJobParams(BaseModel):
     def _sorted_unique(cls, value: list[int]) -> list[int]:
         return sorted(set(value))
 
-    @property
-    def idempotency_key(self) -> str:
-        """``sourceId + eventJrn + headSha``: one source event, whatever delivery carried it."""
-        return idempotency_key(self.source_id, self.event_jrn, self.head_sha)
-
     def to_json_dict(self) -> dict[str, object]:
         return self.model_dump(by_alias=True, mode="json")
 
 
-def idempotency_key(source_id: int, event_jrn: str, head_sha: str | None) -> str:
-    return f"{source_id}:{event_jrn}@{head_sha or '-'}"
+def run_key(
+    source_id: int, event_ids: list[int], space_slug: str, *, head_sha: str | None = None
+) -> str:
+    """The key of the run that brings one space up to date with pushes of one source: the work
+    itself (docs/cursors.md, "Run identity"). A redelivery, a re-evaluated tick or a reset sensor
+    cursor reads the same stored pushes, so the same key; a rewind, or the same head pushed
+    again, is a new push with a key of its own. Without stored pushes (params launched by hand):
+    the head."""
+    if not event_ids:
+        return f"{source_id}@{head_sha or '-'}|{space_slug}"
+    first, last = min(event_ids), max(event_ids)
+    pushes = str(first) if first == last else f"{first}-{last}"
+    return f"{source_id}@{pushes}|{space_slug}"

@@ -22,6 +22,8 @@ TAG_PREFIX = "refs/tags/"
 _API_HOSTS = {"api.github.com": GITHUB_DOT_COM}
 # Tried in order: html_url is in every push payload; the others are fallbacks.
 _REPOSITORY_URL_FIELDS = ("html_url", "clone_url", "url")
+# Ids are stored as signed 64-bit integers (GitHub's are far below).
+MAX_ID = 2**63 - 1
 
 
 class PushEvent(BaseModel):
@@ -224,8 +226,10 @@ def _installation_id(payload: dict[str, Any]) -> int | None:
     value = installation.get("id")
     if value is None:
         raise _problem("installation.id", "is missing")
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise _problem("installation.id", f"must be a positive integer, got {_shape(value)}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise _problem(
+            "installation.id", f"must be a positive 64-bit integer, got {_shape(value)[:40]}"
+        )
     return value
 
 

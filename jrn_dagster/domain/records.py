@@ -6,6 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from jrn_dagster.domain.coverage import Comparison, Extension
+from jrn_dagster.domain.refs import is_zero_sha
+
 
 class Record(BaseModel):
     model_config = ConfigDict(from_attributes=True, frozen=True)
@@ -106,36 +109,79 @@ class WebhookEvent(Record):
     received_at: datetime
 
 
-class SpaceRunStatus(StrEnum):
+class Push(Record):
+    """The facts of one stored push that coverage needs (``webhook_events`` columns)."""
+
+    event_id: int
+    repo_key: str
+    branch: str
+    before_sha: str
+    after_sha: str
+    forced: bool
+    received_at: datetime
+
+    @property
+    def created_branch(self) -> bool:
+        return is_zero_sha(self.before_sha)
+
+    @property
+    def deleted_branch(self) -> bool:
+        return is_zero_sha(self.after_sha)
+
+
+class SpacePushStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    SKIPPED = "skipped"
+    SUCCEEDED = "succeeded"  # its own run processed it
+    SKIPPED = "skipped"  # its own run found it already covered (or no longer on the branch)
+    COVERED = "covered"  # another run's range included it
     FAILED = "failed"
 
     @property
     def done(self) -> bool:
-        return self in (SpaceRunStatus.SUCCEEDED, SpaceRunStatus.SKIPPED)
+        return self in (SpacePushStatus.SUCCEEDED, SpacePushStatus.SKIPPED, SpacePushStatus.COVERED)
 
 
-class SpaceRun(Record):
-    """One (source event, space), joined with its source event."""
+class SpacePush(Record):
+    """One push to a true source, as one space handled it."""
 
     id: int
-    job_id: int
+    event_id: int
+    source_id: int
     space_id: int
-    status: SpaceRunStatus
+    status: SpacePushStatus
     dagster_run_id: str | None
-    base_sha_used: str | None
-    base_origin: str | None
+    range_id: int | None
+    error: str | None
+    updated_at: datetime
+
+
+class SpaceRangeStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class SpaceRange(Record):
+    """One range of a source branch one space processed (or is processing) in one run."""
+
+    id: int
+    space_id: int
+    source_id: int
+    branch: str
+    head_sha: str
+    base_sha: str | None
+    link_from_sha: str | None
+    comparison: Comparison
+    extension: Extension
+    event_id: int
+    chain_seq: int | None
+    status: SpaceRangeStatus
+    dagster_run_id: str | None
     report: dict[str, Any] | None
     changeset_id: int | None
     error: str | None
-    idempotency_key: str
-    source_id: int
-    event_id: int | None
-    branch: str
-    head_sha: str | None
+    created_at: datetime
     updated_at: datetime
 
 

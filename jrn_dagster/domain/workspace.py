@@ -7,8 +7,7 @@ earlier run released.
 
 from pydantic import BaseModel, ConfigDict
 
-from jrn_dagster.domain.cursors import Relation
-from jrn_dagster.domain.ranges import BaseOrigin, RangeDecision
+from jrn_dagster.domain.coverage import RangeDecision
 from jrn_dagster.domain.run_plan import RunPlan, SourceWork
 
 REPOS_DIR = "repos"
@@ -19,50 +18,20 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class CommitRange(Frozen):
-    base_sha: str | None
-    head_sha: str
-    origin: BaseOrigin
-    relation: Relation | None
-    stale: bool
-    base_precedes_covered_from: bool
-
-    @classmethod
-    def of(cls, decision: RangeDecision) -> "CommitRange":
-        return cls(
-            base_sha=decision.base_sha,
-            head_sha=decision.head_sha,
-            origin=decision.origin,
-            relation=decision.relation,
-            stale=decision.stale,
-            base_precedes_covered_from=decision.base_precedes_covered_from,
-        )
-
-    def decision(self) -> RangeDecision:
-        return RangeDecision(
-            base_sha=self.base_sha,
-            head_sha=self.head_sha,
-            origin=self.origin,
-            relation=self.relation,
-            stale=self.stale,
-            base_precedes_covered_from=self.base_precedes_covered_from,
-        )
-
-
 class SourceCheckout(Frozen):
     """One source branch checked out in the sandbox at exactly ``range.head_sha``."""
 
     work: SourceWork
     branch: str
-    path: str  # relative to the sandbox root
-    range: CommitRange
-    idempotency_key: str
-    space_run_id: int | None  # None for a virtual source cloned read-only for analysis
-    already_done: bool  # an earlier run finished this (event, space)
+    path: str  # relative to the sandbox root ("" when nothing was checked out)
+    range: RangeDecision
+    range_id: int | None  # the space range this run records (None: nothing to process)
+    push_ids: list[int] = []  # the space push records this run claimed
+    already_done: bool = False  # every push the run is for was done before it started
 
     @property
     def needs_work(self) -> bool:
-        return not (self.already_done or self.range.stale)
+        return not (self.already_done or self.range.skipped)
 
 
 class Workspace(Frozen):

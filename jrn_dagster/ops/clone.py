@@ -2,7 +2,7 @@ from dagster import OpExecutionContext, op
 
 from jrn_dagster.config import CliImpactConfig
 from jrn_dagster.domain.workspace import Workspace
-from jrn_dagster.ops.context import add_metadata, event_id, label_mode, space_slug
+from jrn_dagster.ops.context import add_metadata, event_ids, label_mode, space_slug
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
@@ -28,7 +28,7 @@ def clone(
         params = config.to_params()
         with database.unit_of_work() as uow:
             plan = plan_run(
-                uow, space_slug=space_slug(context), params=params, event_id=event_id(context)
+                uow, space_slug=space_slug(context), params=params, event_ids=event_ids(context)
             )
         label_mode(context, plan.mode.value)
         if plan.skip_reason:
@@ -47,11 +47,11 @@ def clone(
                 {
                     "source": c.work.source_name,
                     "branch": c.branch,
+                    "pushes": c.work.event_ids,
                     "head": c.range.head_sha,
                     "base": c.range.base_sha,
-                    "base_origin": c.range.origin.value,
-                    "stale": c.range.stale,
-                    "already_done": c.already_done,
+                    "comparison": c.range.comparison.describe(c.range.base_sha),
+                    "skipped": c.range.skip_reason or "",
                 }
                 for c in workspace.checkouts
             ],

@@ -30,8 +30,8 @@ def space_slug(context: OpExecutionContext) -> str:
     return context.partition_key
 
 
-def event_id(context: OpExecutionContext) -> int | None:
-    return tags.event_id_of(context.run_tags)
+def event_ids(context: OpExecutionContext) -> list[int]:
+    return tags.event_ids_of(context.run_tags)
 
 
 def label_mode(context: OpExecutionContext, mode: str) -> None:

@@ -94,6 +94,11 @@ class Checkout(BaseModel):
     ancestors: dict[str, bool]
     # Every SHA of ``descendant_shas``: is the head one of its ancestors (or the SHA itself)?
     descendants: dict[str, bool] = {}
+    # Every SHA of ``descendant_shas``: is it in the clone (its tree can be diffed)?
+    present: dict[str, bool] = {}
+    # Whether the head and ``rewrite_check_sha`` are in the branch's current history (asked
+    # only when the covered head is not in the head's history).
+    on_branch: dict[str, bool] = {}
     shallow: bool
     partial: bool
     fetched_bytes: int | None
@@ -239,6 +244,9 @@ class _Git:
     def history(self, tip: str) -> set[str]:
         return set(self.local("rev-list", tip).stdout.split())
 
+    def has_commit(self, sha: str) -> bool:
+        return self.local("cat-file", "-e", f"{sha}^{{commit}}", check=False).exit_code == 0
+
     def is_shallow(self) -> bool:
         return self.local("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
 
@@ -280,6 +288,19 @@ def _head_is_ancestor_of(git: _Git, *, head: str, descendant: str, depth: int) -
     return bool(
         _deepen_until_found(git, shas={head}, tip=descendant, target=descendant, depth=depth)
     )
+
+
+def _on_branch(git: _Git, shas: set[str], *, branch: str, depth: int) -> dict[str, bool]:
+    """Which of ``shas`` are in the history of the branch's current tip (a deleted branch has
+    none)?"""
+    target = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
+    try:
+        git.fetch(target, depth=depth)
+    except CheckoutRefNotFoundError:
+        return dict.fromkeys(shas, False)
+    tip = git.local("rev-parse", "--verify", f"refs/remotes/origin/{branch}^{{commit}}").stdout
+    found = _deepen_until_found(git, shas=shas, tip=tip.strip(), target=target, depth=depth)
+    return {sha: sha in found for sha in shas}
 
 
 def _fetch_head(
@@ -325,6 +346,7 @@ def clone_at(
     dest: str = "repo",
     other_shas: Sequence[str | None] = (),
     descendant_shas: Sequence[str | None] = (),
+    rewrite_check_sha: str | None = None,
     timeout: float = DEFAULT_CLONE_TIMEOUT,
     retry_delays: Sequence[float] = NETWORK_RETRY_DELAYS,
     sleep: Callable[[float], None] = time.sleep,
@@ -336,8 +358,14 @@ def clone_at(
     so that ``Checkout.ancestors`` answers for them and they are present in the clone; ``None``
     and zero SHAs are ignored. ``descendant_shas`` that are not in the head's history are fetched
     by id to find out whether the head is in theirs (``Checkout.descendants``): an older head than
-    a cursor. A shallow, partial clone cannot answer ancestry questions about commits it was not
-    asked to find.
+    a cursor. They are kept, with the contents a diff against the head needs, when the remote
+    still has them (``Checkout.present``): an old head a forced push replaced can be compared
+    with the new one. A shallow, partial clone cannot answer ancestry questions about commits it
+    was not asked to find.
+
+    ``rewrite_check_sha`` (a covered head): when it is not in the head's history, also find out
+    whether it and the head are still on ``branch`` (``Checkout.on_branch``): a push a forced
+    push has since replaced is not, and a covered head that still is was not rewound.
 
     Raises ``InvalidInputError`` before running anything for bad input, and ``CheckoutError``
     (``retryable`` set for transport errors, after ``retry_delays`` are used up) when git fails.
@@ -382,16 +410,21 @@ def clone_at(
         )
         for sha in sorted(set(descendants))
     }
+    present = {sha: git.has_commit(sha) for sha in sorted(set(descendants))}
+    on_branch: dict[str, bool] = {}
+    if rewrite_check_sha and rewrite_check_sha not in git.history(head):
+        on_branch = _on_branch(git, {head, rewrite_check_sha}, branch=branch, depth=depth)
     git.remote("checkout", "--quiet", "--detach", head, "--", what=f"check out {head}")
     checked_out = git.local("rev-parse", "HEAD").stdout.strip()
     if checked_out != head:
         raise CheckoutError(f"checked out {checked_out} instead of {head} in {path}")
-    for ancestor in sorted(found - {head}) if git.partial else ():
-        # Later steps diff ancestor..head without the credential: fetch those blobs now.
+    compared = (found | {sha for sha, here in present.items() if here}) - {head}
+    for other in sorted(compared) if git.partial else ():
+        # Later steps diff other..head without the credential: fetch those blobs now.
         git.remote(
             "diff", "--no-ext-diff", "--no-textconv", "--binary", f"--output={os.devnull}",
-            ancestor, head, "--",
-            what=f"fetch the contents of {ancestor}..{head}",
+            other, head, "--",
+            what=f"fetch the contents of {other}..{head}",
         )  # fmt: skip
     checkout = Checkout(
         sandbox_id=sandbox.id,
@@ -404,6 +437,8 @@ def clone_at(
         base_reachable=reachable,
         ancestors={sha: sha in found for sha in sorted(wanted)},
         descendants=descends,
+        present=present,
+        on_branch=on_branch,
         shallow=git.is_shallow(),
         partial=git.partial,
         fetched_bytes=git.object_bytes(),

@@ -1,41 +1,50 @@
-"""``advance_cursor``: mark the space done, move its binding cursor, then the source cursor.
+"""``advance_cursor``: record what the run's space processed, then move the cursors.
 
-One transaction per source branch, serialised per source (a row lock on PostgreSQL, the
-write lock taken at BEGIN on SQLite), and every write a compare-and-swap.
+One transaction per source branch, serialised per source (a row lock on PostgreSQL, the write
+lock taken at BEGIN on SQLite), every cursor write a compare-and-swap. The rules and their
+worked examples are in docs/cursors.md.
 """
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from jrn_dagster.db.unit_of_work import Database, UnitOfWork
-from jrn_dagster.domain.cursors import next_binding_cursor, next_source_cursor
-from jrn_dagster.domain.records import SpaceRunStatus
-from jrn_dagster.domain.run_plan import RunMode
+from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.coverage import (
+    ZERO_SHA,
+    CoveredRange,
+    Extension,
+    PushLink,
+    absorbed_islands,
+    chain_root,
+    next_binding_cursor,
+    next_source_cursor,
+    pushes_in_range,
+)
+from jrn_dagster.domain.event_cursor import MAX_HOLES, pending_holes
+from jrn_dagster.domain.jrn import event_jrn, jrn_matches
+from jrn_dagster.domain.records import SpacePushStatus, SpaceRangeStatus
 from jrn_dagster.domain.workspace import SourceCheckout, Workspace
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class LaunchedRun:
-    """A run of the same source that Dagster knows and that has not succeeded (yet)."""
-
-    run_id: str
-    event_id: int
-    space_slug: str
+# Pushes looked at when marking what a range covered, or finding where a branch's history starts.
+MAX_PUSHES_CONSIDERED = 1000
 
 
 @dataclass
 class CursorMove:
     source_name: str
     branch: str
-    space_status: SpaceRunStatus
+    space_status: str
     binding_before: str | None = None
     binding_after: str | None = None
     binding_note: str | None = None
     source_before: str | None = None
     source_after: str | None = None
     source_note: str | None = None
+    covered_events: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -46,109 +55,215 @@ class CursorReport:
 def advance_cursors(
     database: Database,
     workspace: Workspace,
-    launched: list[LaunchedRun],
     *,
-    dagster_run_id: str | None = None,
+    dagster_run_id: str,
+    now: datetime | None = None,
 ) -> CursorReport:
     """``dagster_run_id``: the run finishing the work (a re-execution of the run that claimed
     it is recorded as the run that did it)."""
     report = CursorReport()
     for checkout in workspace.true_checkouts:
-        if checkout.space_run_id is None:
-            continue
+        if checkout.range_id is None and not checkout.push_ids:
+            continue  # nothing claimed, nothing processed: every push was done before
         with database.unit_of_work(serializable_write=True) as uow:
-            uow.cursors.lock_source(checkout.work.source_id)
+            uow.coverage.lock_source(checkout.work.source_id)
             move = _finish_space(uow, workspace, checkout, dagster_run_id)
-            if workspace.plan.mode is RunMode.EVENT and checkout.work.event_id is not None:
-                _move_source_cursor(uow, checkout, launched, move)
+            _move_source_cursor(uow, checkout, move, now or datetime.now(UTC))
             uow.commit()
         report.moves.append(move)
     return report
 
 
 def _finish_space(
-    uow: UnitOfWork, workspace: Workspace, checkout: SourceCheckout, dagster_run_id: str | None
+    uow: UnitOfWork, workspace: Workspace, checkout: SourceCheckout, dagster_run_id: str
 ) -> CursorMove:
-    status = SpaceRunStatus.SKIPPED if checkout.range.stale else SpaceRunStatus.SUCCEEDED
-    assert checkout.space_run_id is not None  # noqa: S101 - true sources are claimed
-    uow.runs.record_outcome(
-        checkout.space_run_id,
-        status=status,
-        base_sha_used=checkout.range.base_sha,
-        base_origin=checkout.range.origin.value,
+    plan, work = workspace.plan, checkout.work
+    processed = checkout.range_id is not None
+    status = SpacePushStatus.SUCCEEDED if processed else SpacePushStatus.SKIPPED
+    move = CursorMove(work.source_name, checkout.branch, status.value)
+    uow.coverage.finish_pushes(
+        checkout.push_ids, status=status, range_id=checkout.range_id, dagster_run_id=dagster_run_id
+    )
+    current = uow.coverage.binding_cursor(plan.space_id, work.source_id, checkout.branch)
+    move.binding_before = move.binding_after = current.head_sha if current else None
+    if checkout.range_id is None:
+        return move
+    done = uow.coverage.update_range(
+        checkout.range_id, status=SpaceRangeStatus.SUCCEEDED, dagster_run_id=dagster_run_id
+    )
+    pushes = uow.events.pushes(
+        RepoCoordinate.parse(work.repo).key,
+        checkout.branch,
+        newest_first=True,
+        limit=MAX_PUSHES_CONSIDERED,
+    )
+    move.covered_events = pushes_in_range(
+        [PushLink(p.event_id, p.before_sha, p.after_sha, p.forced) for p in pushes],
+        head_sha=done.head_sha,
+        link_from_sha=done.link_from_sha,
+        own_event_ids=work.event_ids,
+    )
+    uow.coverage.cover_pushes(
+        [e for e in move.covered_events if e not in work.event_ids],
+        source_id=work.source_id,
+        space_id=plan.space_id,
+        range_id=done.id,
         dagster_run_id=dagster_run_id,
     )
-    plan, work = workspace.plan, checkout.work
-    move = CursorMove(work.source_name, checkout.branch, status)
-    current = uow.cursors.binding_cursor(plan.space_id, work.source_id, checkout.branch)
-    move.binding_before = current.head_sha if current else None
     if current != work.covered:
-        # Another run of this space moved it since this run planned its range: the facts git
-        # gave us are about the old cursor, so leave the newer one alone (never backwards).
-        move.binding_after, move.binding_note = move.binding_before, "moved by another run"
+        # Another run of this space moved it since this run decided its range: the facts git
+        # gave are about the old cursor. The range stays recorded (a link the source cursor can
+        # use); the binding cursor is left to the newer run.
+        move.binding_note = "moved by another run since this run started"
         return move
-    target, rewritten = next_binding_cursor(current, checkout.range.decision().processed())
-    if target != current and not _binding_exists(uow, plan.space_id, work.source_id):
+    target = next_binding_cursor(current, checkout.range, done.event_id)
+    if target is None:
+        move.binding_note = "this range does not touch the space's coverage: kept as a link"
+        return move
+    if not _binding_exists(uow, plan.space_id, work.source_id):
         move.binding_after, move.binding_note = None, "binding removed during the run"
         return move
-    if target != current:
-        moved = uow.cursors.move_binding_cursor(
-            plan.space_id,
-            work.source_id,
-            checkout.branch,
-            to=target,
-            expected=current,
-            event_id=work.event_id,
-            forced=rewritten,
-        )
-        if not moved:  # pragma: no cover - serialised by the source lock
-            raise RuntimeError("binding cursor changed under the source lock")
+    rewritten = checkout.range.extension is Extension.RESTART
+    _move_binding(uow, checkout, plan.space_id, to=target, expected=current, forced=rewritten)
+    _place_in_chain(uow, checkout, plan.space_id, done.id)
+    if checkout.range.extension in (Extension.NEW, Extension.DOWN):
+        target = _absorb_islands(uow, checkout, plan.space_id, target, forced=rewritten)
     move.binding_after = target.head_sha
     move.binding_note = "history rewritten: coverage restarts here" if rewritten else None
     return move
+
+
+def _move_binding(
+    uow: UnitOfWork,
+    checkout: SourceCheckout,
+    space_id: int,
+    *,
+    to: CoveredRange,
+    expected: CoveredRange | None,
+    forced: bool,
+) -> None:
+    moved = uow.coverage.move_binding_cursor(
+        space_id,
+        checkout.work.source_id,
+        checkout.branch,
+        to=to,
+        expected=expected,
+        forced=forced,
+    )
+    if not moved:  # pragma: no cover - serialised by the source lock
+        raise RuntimeError("binding cursor changed under the source lock")
+
+
+def _place_in_chain(
+    uow: UnitOfWork, checkout: SourceCheckout, space_id: int, range_id: int
+) -> None:
+    """The range becomes the next step of the space's chain (the first, for a range that
+    extends the coverage downwards)."""
+    ends = uow.coverage.chain_ends(space_id, checkout.work.source_id, checkout.branch)
+    if ends is None:
+        seq = 0
+    elif checkout.range.extension is Extension.DOWN:
+        seq = ends[0] - 1
+    else:
+        seq = ends[1] + 1
+    uow.coverage.place_in_chain(range_id, seq)
+
+
+def _absorb_islands(
+    uow: UnitOfWork, checkout: SourceCheckout, space_id: int, current: CoveredRange, *, forced: bool
+) -> CoveredRange:
+    """Ranges processed earlier below a gap that the coverage now reaches (a push retried late,
+    below one processed first) join the chain at its start."""
+    source_id, branch = checkout.work.source_id, checkout.branch
+    islands = uow.coverage.islands(space_id, source_id, branch)
+    absorbed = absorbed_islands(current.covered_from_sha, islands)
+    if not absorbed:
+        return current
+    ends = uow.coverage.chain_ends(space_id, source_id, branch)
+    low = ends[0] if ends else 0
+    bases = {range_id: base for range_id, base, _ in islands}
+    for offset, range_id in enumerate(absorbed, start=1):
+        uow.coverage.place_in_chain(range_id, low - offset)
+    grown = current.model_copy(update={"covered_from_sha": bases[absorbed[-1]]})
+    _move_binding(uow, checkout, space_id, to=grown, expected=current, forced=forced)
+    return grown
 
 
 def _binding_exists(uow: UnitOfWork, space_id: int, source_id: int) -> bool:
     return any(b.source_id == source_id for b in uow.spaces.bindings_of_space(space_id))
 
 
-def _move_source_cursor(
-    uow: UnitOfWork, checkout: SourceCheckout, launched: list[LaunchedRun], move: CursorMove
-) -> None:
-    source_id, branch = checkout.work.source_id, checkout.branch
-    cursor = uow.cursors.source_cursor(source_id, branch)
-    current_event = cursor.event_id if cursor else None
-    move.source_before = move.source_after = cursor.head_sha if cursor else None
-    progress = uow.runs.progress_after(source_id, branch, current_event)
-    done = uow.runs.done_event_spaces(source_id, after_event_id=current_event)
-    slugs = uow.spaces.ids_by_slug([run.space_slug for run in launched])
-    # A launched run that has not recorded its (event, space) as done holds the cursor back,
-    # even before it records anything (queued) or if it failed before it could.
-    barrier = [
-        run.event_id
-        for run in launched
-        if (current_event is None or run.event_id > current_event)
-        and (run.event_id, slugs.get(run.space_slug)) not in done
+def _required_spaces(uow: UnitOfWork, checkout: SourceCheckout) -> list[int]:
+    """Every space that must process the branch: enabled bindings to spaces not archived,
+    whose JRN pattern (if any) matches the branch."""
+    coordinate = RepoCoordinate.parse(checkout.work.repo)
+    jrn = event_jrn(coordinate.host, coordinate.owner, coordinate.repo, checkout.branch)
+    return [
+        space_id
+        for space_id, pattern in uow.spaces.active_bindings_of_source(checkout.work.source_id)
+        if pattern is None or jrn_matches(pattern, jrn)
     ]
-    target = next_source_cursor(current_event, progress, barrier)
+
+
+def _start(uow: UnitOfWork, checkout: SourceCheckout, now: datetime) -> tuple[str | None, str]:
+    """Where the source cursor stands, or, before it ever moved, where the branch's known
+    history starts: the base of its first push stored since the source exists. While a transaction
+    may still be inserting an earlier push (an id hole), that start is not known yet."""
+    work = checkout.work
+    cursor = uow.coverage.source_cursor(work.source_id, checkout.branch)
+    if cursor is not None:
+        return cursor.head_sha, ""
+    pushes = uow.events.pushes(
+        RepoCoordinate.parse(work.repo).key,
+        checkout.branch,
+        since=uow.sources.get(work.source_id).created_at,
+        limit=MAX_PUSHES_CONSIDERED,
+    )
+    root = chain_root(PushLink(p.event_id, p.before_sha, p.after_sha) for p in pushes)
+    if root is None:
+        return None, "held: no push of this branch is stored"
+    window_start = max(0, root.event_id - MAX_HOLES)
+    holes = pending_holes(
+        uow.events.received(after_id=window_start, up_to_id=root.event_id),
+        after_id=window_start,
+        up_to_id=root.event_id,
+        now=now,
+    )
+    if holes:
+        return None, f"held: event id(s) {holes} may still be a push being stored"
+    return root.before_sha or ZERO_SHA, ""
+
+
+def _move_source_cursor(
+    uow: UnitOfWork, checkout: SourceCheckout, move: CursorMove, now: datetime
+) -> None:
+    work, branch = checkout.work, checkout.branch
+    cursor = uow.coverage.source_cursor(work.source_id, branch)
+    move.source_before = move.source_after = cursor.head_sha if cursor else None
+    start, held = _start(uow, checkout, now)
+    if start is None:
+        move.source_note = held
+        return
+    spaces = _required_spaces(uow, checkout)
+    chains = uow.coverage.chains(work.source_id, branch, spaces)
+    positions = uow.coverage.source_positions(work.source_id, branch) if cursor else {}
+    target = next_source_cursor(start, chains, {space: positions.get(space) for space in spaces})
     if target is None:
-        waiting = [p.event_id for p in progress if not p.done]
         move.source_note = (
-            f"held: waiting for event(s) {sorted(set(waiting + barrier))}"
-            if waiting or barrier
-            else None
+            "held: some space has not processed as far as the others yet"
+            if spaces
+            else "held: no enabled binding needs this branch"
         )
         return
-    forced = uow.runs.event_forced(source_id, target.event_id)
-    if uow.cursors.move_source_cursor(
-        source_id,
+    if not uow.coverage.move_source_cursor(
+        work.source_id,
         branch,
-        head_sha=target.head_sha,
+        head_sha=target.sha,
         event_id=target.event_id,
-        forced=forced,
-        expected_event_id=current_event,
-    ):
-        move.source_after = target.head_sha
-        move.source_note = "moved after a forced push" if forced else None
-    else:  # pragma: no cover - serialised by the source lock
+        forced=target.forced,
+        expected=cursor,
+    ):  # pragma: no cover - serialised by the source lock
         raise RuntimeError("source cursor changed under the source lock")
+    uow.coverage.set_source_positions(work.source_id, branch, target.positions)
+    move.source_after = target.sha
+    move.source_note = "moved across a rewritten history" if target.forced else None

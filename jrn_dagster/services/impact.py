@@ -31,21 +31,19 @@ def changes_of(sandbox: Sandbox, checkout: SourceCheckout) -> SourceChanges:
     binary files count). With no reachable base: every file of the head tree, flagged."""
     work, commits = checkout.work, checkout.range
     source = SourceRef(id=work.source_id, name=work.source_name, kind="true")
+    said = commits.comparison.describe(commits.base_sha)
     if commits.base_sha is None:
         listing = sandbox.run(
             ["git", "ls-tree", "-r", "--name-only", "-z", commits.head_sha],
             cwd=checkout.path,
             timeout=GIT_DIFF_TIMEOUT_SECONDS,
         )
-        reason = (
-            "no earlier commit of this branch is reachable from the head "
-            f"(origin: {commits.origin.value}); every file of the head tree counts as changed"
-        )
         return SourceChanges(
             source=source,
             files=changed_files_from_tree(listing.stdout),
             head_sha=commits.head_sha,
-            full_tree_reason=reason,
+            full_tree_reason=said,
+            comparison=said,
         )
     diff = sandbox.run(
         ["git", "diff", "--name-status", "-z", "-M", commits.base_sha, commits.head_sha, "--"],
@@ -57,6 +55,7 @@ def changes_of(sandbox: Sandbox, checkout: SourceCheckout) -> SourceChanges:
         files=parse_name_status(diff.stdout),
         base_sha=commits.base_sha,
         head_sha=commits.head_sha,
+        comparison=said,
     )
 
 
@@ -145,9 +144,9 @@ def empty_report(strict: bool) -> ImpactReport:
 
 
 def persist_report(database: Database, workspace: Workspace, report: ImpactReport) -> None:
-    """Keep the report with each (event, space) record of the run."""
+    """Keep the report with each range the run processes."""
     with database.unit_of_work() as uow:
         for checkout in workspace.true_checkouts:
-            if checkout.space_run_id is not None and checkout.needs_work:
-                uow.runs.record_outcome(checkout.space_run_id, report=report.to_json_dict())
+            if checkout.range_id is not None:
+                uow.coverage.update_range(checkout.range_id, report=report.to_json_dict())
         uow.commit()

@@ -1,16 +1,22 @@
 """The adapter: a stored webhook event in, ``CliImpactJobParams`` (one per true source) out."""
 
+import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from jrn_dagster.db.repositories.matching import MatchingRepository
+from jrn_dagster.db.unit_of_work import UnitOfWork
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.matching import Verdict, explain, params_for_push
 from jrn_dagster.domain.params import CliImpactJobParams
 from jrn_dagster.domain.push import PushEvent, normalize_push
-from jrn_dagster.domain.records import WebhookEvent
+from jrn_dagster.domain.records import SpacePush, SpaceRange, WebhookEvent
+from jrn_dagster.redaction import redact
+
+logger = logging.getLogger(__name__)
 
 PUSH_EVENT = "push"
+MAX_REASON_LENGTH = 300
 
 
 class Outcome(StrEnum):
@@ -18,7 +24,8 @@ class Outcome(StrEnum):
     NOT_A_PUSH = "not_a_push"
     NOTHING_TO_DO = "nothing_to_do"  # tag push, branch deletion, non-branch ref
     NO_TRUE_SOURCE = "no_true_source"  # no binding of an enabled true source matched
-    INVALID = "invalid"  # malformed payload: reported, never retried
+    DUPLICATE = "duplicate"  # the branch's previous push, delivered again under another id
+    INVALID = "invalid"  # unreadable, or matching it failed: reported, never retried
 
 
 @dataclass(frozen=True)
@@ -62,11 +69,81 @@ def match_event(matching: MatchingRepository, event: WebhookEvent) -> EventMatch
     return EventMatch(event.id, Outcome.MATCHED, push=push, params=params, space_slugs=slugs)
 
 
-def explain_event(
-    matching: MatchingRepository, event: WebhookEvent
-) -> tuple[EventMatch, list[Verdict]]:
-    """The match, and a verdict for every source and binding of the event's repository."""
-    result = match_event(matching, event)
+def safe_match(uow: UnitOfWork, event: WebhookEvent) -> EventMatch:
+    """``match_event``, and whatever goes wrong with one event becomes that event's ``invalid``
+    outcome with its reason: one event never stops the sensor (docs/cursors.md)."""
+    try:
+        match = match_event(uow.matching, event)
+        if match.outcome is Outcome.MATCHED and match.push is not None:
+            duplicate = _duplicate_of(uow, event.id, match.push)
+            if duplicate is not None:
+                return EventMatch(
+                    event.id,
+                    Outcome.DUPLICATE,
+                    push=match.push,
+                    detail=f"same push as event {duplicate} (delivered again under another id)",
+                )
+        return match
+    except Exception as error:
+        uow.rollback()  # a failed statement poisons the transaction on PostgreSQL
+        reason = redact(f"{type(error).__name__}: {error}")[:MAX_REASON_LENGTH]
+        logger.warning("event %s: matching failed: %s", event.id, reason)
+        return EventMatch(event.id, Outcome.INVALID, detail=f"matching failed: {reason}")
+
+
+def _duplicate_of(uow: UnitOfWork, event_id: int, push: PushEvent) -> int | None:
+    """The previous push to the branch, if it was this very push: a branch cannot move from
+    ``before`` to ``after`` twice in a row, so the second is the same push delivered again."""
+    if push.branch is None:
+        return None
+    previous = uow.events.pushes(
+        push.coordinate.key, push.branch, up_to_id=event_id - 1, newest_first=True, limit=1
+    )
+    if previous and (previous[0].before_sha, previous[0].after_sha) == (push.before, push.after):
+        return previous[0].event_id
+    return None
+
+
+def explain_event(uow: UnitOfWork, event: WebhookEvent) -> tuple[EventMatch, list[Verdict]]:
+    """The match (as the sensor sees it), and a verdict for every source and binding of the
+    event's repository."""
+    result = safe_match(uow, event)
     if result.push is None or not result.push.actionable:
         return result, []
-    return result, explain(result.push, matching.repository_sources(result.push.coordinate.key))
+    sources = uow.matching.repository_sources(result.push.coordinate.key)
+    return result, explain(result.push, sources)
+
+
+@dataclass(frozen=True)
+class SpaceOutcome:
+    """What one space's runs did with a push: the record and the range they processed."""
+
+    record: SpacePush
+    range: SpaceRange | None
+
+    def describe(self) -> str:
+        record, processed = self.record, self.range
+        text = record.status.value
+        if record.dagster_run_id:
+            text += f" (run {record.dagster_run_id})"
+        if processed is not None:
+            base = processed.base_sha[:12] if processed.base_sha else "whole tree"
+            text += (
+                f": {base}..{processed.head_sha[:12]}, "
+                f"{processed.comparison.describe(processed.base_sha)}"
+            )
+        if record.error:
+            text += f": {record.error.splitlines()[0][:200]}"
+        return text
+
+
+def space_outcomes(uow: UnitOfWork, event_id: int) -> dict[tuple[int, int], SpaceOutcome]:
+    """(source id, space id) -> what the runs did with this push (absent: not yet run)."""
+    records = uow.coverage.pushes_of_event(event_id)
+    ranges = uow.coverage.ranges_by_id([r.range_id for r in records if r.range_id is not None])
+    return {
+        (r.source_id, r.space_id): SpaceOutcome(
+            r, ranges.get(r.range_id) if r.range_id is not None else None
+        )
+        for r in records
+    }

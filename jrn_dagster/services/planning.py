@@ -1,14 +1,13 @@
 """Turn a run's partition and config into a ``RunPlan``: which sources, which ranges."""
 
 from jrn_dagster.db.unit_of_work import UnitOfWork
+from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.coverage import CoveredRange
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.jrn import parse_event_jrn
 from jrn_dagster.domain.params import CliImpactJobParams
-from jrn_dagster.domain.push import normalize_push
-from jrn_dagster.domain.records import Source, Space
+from jrn_dagster.domain.records import Push, Source, SourceCursor, Space
 from jrn_dagster.domain.run_plan import RunMode, RunPlan, SourceWork
-
-PUSH_EVENT = "push"
 
 
 def plan_run(
@@ -16,7 +15,7 @@ def plan_run(
     *,
     space_slug: str,
     params: CliImpactJobParams | None,
-    event_id: int | None,
+    event_ids: list[int],
 ) -> RunPlan:
     """Event mode with ``params``; catch-up mode without.
 
@@ -37,9 +36,14 @@ def plan_run(
     source = uow.sources.get(params.source_id)
     _, _, _, branch = parse_event_jrn(params.event_jrn)
     skip = _event_skip_reason(space, source, params)
-    forced = False
-    if event_id is not None:
-        forced = _forced(uow, event_id, params)
+    pushes = [_push_of(uow, event_id, source, branch) for event_id in event_ids]
+    if pushes and pushes[-1].after_sha != params.head_sha:
+        raise InvalidInputError(
+            f"event {pushes[-1].event_id} pushed {pushes[-1].after_sha}, but the run config "
+            f"says head {params.head_sha}"
+        )
+    source_cursor = uow.coverage.source_cursor(source.id, branch)
+    covered = uow.coverage.binding_cursor(space.id, source.id, branch)
     work = SourceWork(
         source_id=source.id,
         source_name=source.name,
@@ -47,13 +51,11 @@ def plan_run(
         repo=source.repo or "",
         branch=branch,
         head_sha=params.head_sha,
-        event_base_sha=params.base_sha,
-        covered=uow.cursors.binding_cursor(space.id, source.id, branch),
-        idempotency_key=params.idempotency_key,
-        event_id=event_id,
-        event_jrn=params.event_jrn,
-        affected_space_ids=params.affected_space_ids,
-        forced=forced,
+        event_base_sha=_event_base(params, pushes, covered, source_cursor),
+        covered=covered,
+        source_cursor_sha=source_cursor.head_sha if source_cursor else None,
+        event_ids=[push.event_id for push in pushes],
+        forced=any(push.forced for push in pushes),
     )
     return RunPlan(
         mode=RunMode.EVENT,
@@ -83,17 +85,36 @@ def _event_skip_reason(space: Space, source: Source, params: CliImpactJobParams)
     return None
 
 
-def _forced(uow: UnitOfWork, event_id: int, params: CliImpactJobParams) -> bool:
-    event = uow.events.get(event_id)
-    if event.event_type != PUSH_EVENT:
-        raise InvalidInputError(f"event {event_id} is a {event.event_type} event, not a push")
-    push = normalize_push(event.payload)
-    if push.event_jrn != params.event_jrn or push.head_sha != params.head_sha:
+def _event_base(
+    params: CliImpactJobParams,
+    pushes: list[Push],
+    covered: CoveredRange | None,
+    source_cursor: SourceCursor | None,
+) -> str | None:
+    """What the range starts from when the space's coverage does not say (docs/cursors.md): a
+    space with no coverage joins the others at the source cursor; otherwise a push older than
+    the coverage starts at its own ``before``."""
+    if covered is None and source_cursor is not None:
+        return source_cursor.head_sha
+    if pushes:
+        oldest = min(pushes, key=lambda push: push.event_id)
+        return None if oldest.created_branch else oldest.before_sha
+    return params.base_sha
+
+
+def _push_of(uow: UnitOfWork, event_id: int, source: Source, branch: str) -> Push:
+    """A stored push the run was launched for: a push to the params' source and branch."""
+    found = uow.events.pushes_by_id([event_id])
+    if not found:
+        raise InvalidInputError(f"event {event_id} is not a stored push to a branch")
+    push = found[0]
+    repo_key = RepoCoordinate.parse(source.repo).key if source.repo else None
+    if (push.repo_key, push.branch) != (repo_key, branch):
         raise InvalidInputError(
-            f"event {event_id} is {push.event_jrn}@{push.head_sha}, but the run config says "
-            f"{params.event_jrn}@{params.head_sha}"
+            f"event {event_id} is a push to {push.repo_key} {push.branch}, but the run config "
+            f"names source {source.name!r} ({source.repo}) branch {branch}"
         )
-    return push.forced
+    return push
 
 
 def _catch_up_branches(uow: UnitOfWork, space: Space, source: Source) -> list[str]:
@@ -102,7 +123,7 @@ def _catch_up_branches(uow: UnitOfWork, space: Space, source: Source) -> list[st
     matter is only known from pushes, and those start runs of their own."""
     if source.branch is not None:
         return [source.branch]
-    return uow.cursors.binding_cursor_branches(space.id, source.id)
+    return uow.coverage.binding_cursor_branches(space.id, source.id)
 
 
 def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> RunPlan:
@@ -112,7 +133,9 @@ def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> RunPlan:
         if not (binding.enabled and source.is_true and source.enabled and source.repo):
             continue
         for branch in _catch_up_branches(uow, space, source):
-            covered = uow.cursors.binding_cursor(space.id, source.id, branch)
+            covered = uow.coverage.binding_cursor(space.id, source.id, branch)
+            source_cursor = uow.coverage.source_cursor(source.id, branch)
+            cursor_sha = source_cursor.head_sha if source_cursor else None
             works.append(
                 SourceWork(
                     source_id=source.id,
@@ -121,13 +144,11 @@ def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> RunPlan:
                     repo=source.repo,
                     branch=branch,
                     head_sha=None,
-                    # Catch-up covers "from the binding cursor to the branch head".
-                    event_base_sha=covered.head_sha if covered else None,
+                    # Catch-up covers "from the binding cursor to the branch head" (a space new
+                    # to the source starts where the source cursor is).
+                    event_base_sha=covered.head_sha if covered else cursor_sha,
                     covered=covered,
-                    idempotency_key=None,
-                    event_id=None,
-                    event_jrn=None,
-                    affected_space_ids=[space.id],
+                    source_cursor_sha=cursor_sha,
                 )
             )
     skip = None

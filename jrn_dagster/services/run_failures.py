@@ -1,12 +1,11 @@
-"""What a failed or cancelled run leaves behind gets recorded, so the cursor waits for it."""
+"""What a failed or cancelled run leaves behind is recorded as failed."""
 
 from pydantic import ValidationError
 
 from jrn_dagster.db.unit_of_work import UnitOfWork
-from jrn_dagster.domain.errors import InvalidInputError, NotFoundError
-from jrn_dagster.domain.jrn import parse_event_jrn
+from jrn_dagster.domain.errors import NotFoundError
 from jrn_dagster.domain.params import CliImpactJobParams
-from jrn_dagster.domain.records import SpaceRun
+from jrn_dagster.domain.records import SpacePush
 
 MAX_ERROR_LENGTH = 4000
 
@@ -16,39 +15,33 @@ def record_run_failure(
     *,
     dagster_run_id: str,
     params: CliImpactJobParams | None,
-    event_id: int | None,
+    event_ids: list[int],
     space_slug: str | None,
     error: str,
-) -> list[SpaceRun]:
-    """Mark the run's unfinished (event, space) records failed. A run that failed before it
-    could record anything (an event run that never claimed its space) gets a failed record
-    now: the source cursor must not move past an event a space never processed."""
+) -> list[SpacePush]:
+    """Mark what the run left unfinished failed: its ranges and its claimed pushes. A run that
+    failed before it could claim anything gets failed push records now, so that explain and the
+    failure's reader see which pushes a space has not processed (the source cursor waits for
+    them either way: nothing covers them)."""
     error = error[:MAX_ERROR_LENGTH]
-    failed = uow.runs.fail_unfinished(dagster_run_id, error)
-    if failed or params is None or params.head_sha is None or space_slug is None:
+    _, failed = uow.coverage.fail_run(dagster_run_id, error)
+    if failed or params is None or not event_ids or space_slug is None:
         return failed
     try:
         space = uow.spaces.get_by_slug(space_slug)
-        _, _, _, branch = parse_event_jrn(params.event_jrn)
-        source = uow.sources.get(params.source_id)
-    except (NotFoundError, InvalidInputError):
+        uow.sources.get(params.source_id)
+    except NotFoundError:
         return []
-    job_id = uow.runs.ensure_job(
-        idempotency_key=params.idempotency_key,
-        source_id=source.id,
-        integration_id=params.integration_id,
-        event_id=event_id,
-        event_jrn=params.event_jrn,
-        branch=branch,
-        head_sha=params.head_sha,
-        base_sha=params.base_sha,
-        forced=False,
-        affected_space_ids=params.affected_space_ids,
-    )
-    # Not `start`: by now a re-execution of this run may hold the record, and claiming it
+    # Not a claim: by now a re-execution of this run may hold the record, and claiming it
     # would fail it and take it from the run that is fixing it.
-    record = uow.runs.fail_unclaimed(job_id, space.id, dagster_run_id, error)
-    return [record] if record else []
+    recorded = [
+        uow.coverage.fail_unclaimed_push(
+            event_id, params.source_id, space.id, dagster_run_id, error
+        )
+        for event_id in event_ids
+        if uow.events.pushes_by_id([event_id])
+    ]
+    return [record for record in recorded if record is not None]
 
 
 def params_from_run_config(run_config: dict[str, object]) -> CliImpactJobParams | None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from jrn_dagster.db.unit_of_work import UnitOfWork
 from jrn_dagster.domain.event_cursor import EventCursor
-from jrn_dagster.domain.params import CliImpactJobParams
-from jrn_dagster.services.matching import EventMatch, Outcome, match_event
+from jrn_dagster.domain.params import CliImpactJobParams, run_key
+from jrn_dagster.services.matching import EventMatch, Outcome, safe_match
 
 
 @dataclass(frozen=True)
@@ -42,22 +42,15 @@ class TickPlan:
         )
 
 
-def run_key(params: CliImpactJobParams, space_slug: str) -> str:
-    """One run per (source event, space): the idempotency key ``sourceId + eventJrn + headSha``
-    and the space. Redeliveries and re-evaluated ticks produce the same key."""
-    return f"{params.idempotency_key}|{space_slug}"
-
-
 def plan_tick(uow: UnitOfWork, cursor: EventCursor, *, batch_size: int, now: float) -> TickPlan:
     events = uow.events.after(cursor.last_id, also_ids=sorted(cursor.holes), limit=batch_size)
     plan = TickPlan(cursor=cursor.advance([e.id for e in events], now=now), events_read=len(events))
     for event in events:
-        match = match_event(uow.matching, event)
+        match = safe_match(uow, event)
         plan.matches.append(match)
         for params in match.params:
             for space_id in params.affected_space_ids:
                 slug = match.space_slugs[space_id]
-                plan.runs.append(
-                    PlannedRun(run_key(params, slug), slug, space_id, event.id, params)
-                )
+                key = run_key(params.source_id, [event.id], slug)
+                plan.runs.append(PlannedRun(key, slug, space_id, event.id, params))
     return plan

@@ -1,21 +1,24 @@
-"""Proposals become one changeset per (source event, space), whatever re-executes the run."""
+"""Proposals become one changeset per run key, whatever re-executes the run."""
 
 from jrn_dagster.db.unit_of_work import UnitOfWork
+from jrn_dagster.domain.params import run_key
 from jrn_dagster.domain.records import Changeset, ChangesetDoc
 from jrn_dagster.domain.run_plan import RunMode
 from jrn_dagster.domain.workspace import Proposals, Workspace
 
 
 def changeset_key(workspace: Workspace) -> str:
-    """Event runs: the idempotency key and the space. Catch-up runs: the space and every source
-    head it caught up to (the same catch-up re-executed reuses its changeset)."""
+    """Event runs: the run key (source, pushes, space). Catch-up runs: the space and every range
+    it processed (the same catch-up re-executed reuses its changeset)."""
     plan = workspace.plan
     if plan.mode is RunMode.EVENT:
-        return f"{workspace.true_checkouts[0].idempotency_key}|{plan.space_slug}"
-    heads = ",".join(
-        f"{c.work.source_id}:{c.branch}@{c.range.head_sha}" for c in workspace.true_checkouts
+        work = workspace.true_checkouts[0].work
+        return run_key(work.source_id, work.event_ids, plan.space_slug, head_sha=work.head_sha)
+    ranges = ",".join(
+        f"{c.work.source_id}:{c.branch}@{c.range.link_from_sha or 'any'}..{c.range.head_sha}"
+        for c in workspace.true_checkouts
     )
-    return f"catch-up|{plan.space_slug}|{heads}"
+    return f"catch-up|{plan.space_slug}|{ranges}"
 
 
 def summarize(workspace: Workspace, proposals: Proposals) -> str:
@@ -31,8 +34,8 @@ def summarize(workspace: Workspace, proposals: Proposals) -> str:
 def write_changeset(
     uow: UnitOfWork, workspace: Workspace, proposals: Proposals, dagster_run_id: str
 ) -> tuple[Changeset, bool]:
-    """Create (or find) the changeset and link it to the run's (event, space) records. A run
-    with nothing to propose records an empty changeset, so that is explicit too."""
+    """Create (or find) the changeset and link it to the run's ranges. A run with nothing to
+    propose records an empty changeset, so that is explicit too."""
     changeset, created = uow.changesets.create_once(
         key=changeset_key(workspace),
         space_id=workspace.plan.space_id,
@@ -44,6 +47,6 @@ def write_changeset(
         dagster_run_id=dagster_run_id,
     )
     for checkout in workspace.true_checkouts:
-        if checkout.space_run_id is not None:
-            uow.runs.record_outcome(checkout.space_run_id, changeset_id=changeset.id)
+        if checkout.range_id is not None:
+            uow.coverage.update_range(checkout.range_id, changeset_id=changeset.id)
     return changeset, created

@@ -1,23 +1,15 @@
-"""The ``clone`` step: claim the (event, space) records, open the sandbox, check out each source
-at exactly its head, and decide the commit range each source is analysed over."""
+"""The ``clone`` step: claim the run's pushes, open the sandbox, check out each source at exactly
+its head, decide the range each source is analysed over, and record it (docs/cursors.md)."""
 
 import re
 from dataclasses import dataclass
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.coverage import Comparison, Extension, RangeDecision, decide_range
 from jrn_dagster.domain.errors import ConflictError
-from jrn_dagster.domain.jrn import event_jrn
-from jrn_dagster.domain.params import idempotency_key
-from jrn_dagster.domain.ranges import BaseOrigin, RangeDecision, decide_range
-from jrn_dagster.domain.run_plan import CoveredRange, RunPlan, SourceWork
-from jrn_dagster.domain.workspace import (
-    REPOS_DIR,
-    CommitRange,
-    SourceCheckout,
-    SyncedDocs,
-    Workspace,
-)
+from jrn_dagster.domain.run_plan import RunPlan, SourceWork
+from jrn_dagster.domain.workspace import REPOS_DIR, SourceCheckout, SyncedDocs, Workspace
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster.resources.sandbox.base import Sandbox
 from jrn_dagster.resources.sandbox.errors import SandboxFileNotFoundError
@@ -35,46 +27,27 @@ def checkout_dir(work: SourceWork, branch: str) -> str:
     return f"{REPOS_DIR}/{work.source_id}-{_UNSAFE_DIR_CHARS.sub('_', branch)[:80]}"
 
 
-def work_identity(work: SourceWork, branch: str, head_sha: str) -> tuple[str, str]:
-    """(idempotency key, event JRN). A catch-up work gets the key an event to the same head
-    has, so a catch-up and that event share their (event, space) record: no double work."""
-    if work.idempotency_key is not None and work.event_jrn is not None:
-        return work.idempotency_key, work.event_jrn
-    coordinate = RepoCoordinate.parse(work.repo)
-    jrn = event_jrn(coordinate.host, coordinate.owner, coordinate.repo, branch)
-    return idempotency_key(work.source_id, jrn, head_sha), jrn
-
-
 @dataclass(frozen=True)
 class Claim:
-    key: str
-    space_run_id: int
-    done: bool  # an earlier run finished this (event, space)
+    push_ids: list[int]  # the space push records this run now holds
+    all_done: bool  # every push the run is for was done before it started
+    event_id: int  # the newest push the run's range will cover
 
 
-def _claim(
-    database: Database, plan: RunPlan, work: SourceWork, *, branch: str, head_sha: str, run_id: str
-) -> Claim:
-    """Record that this run works on (event, space)."""
-    if work.integration_id is None:  # pragma: no cover - only true sources are planned
-        raise ValueError(f"source {work.source_name} is virtual: it has no records")
-    key, jrn = work_identity(work, branch, head_sha)
+def _claim(database: Database, plan: RunPlan, work: SourceWork, run_id: str) -> Claim:
+    """Record that this run works on its pushes for the space. A catch-up claims none: its range
+    covers whatever pushes it reaches, recorded when it succeeds."""
     with database.unit_of_work() as uow:
-        job_id = uow.runs.ensure_job(
-            idempotency_key=key,
-            source_id=work.source_id,
-            integration_id=work.integration_id,
-            event_id=work.event_id,
-            event_jrn=jrn,
-            branch=branch,
-            head_sha=head_sha,
-            base_sha=work.event_base_sha,
-            forced=work.forced,
-            affected_space_ids=work.affected_space_ids,
+        held = []
+        for event_id in work.event_ids:
+            record, done = uow.coverage.claim_push(event_id, work.source_id, plan.space_id, run_id)
+            if not done:
+                held.append(record.id)
+        newest = max(work.event_ids, default=0) or uow.events.last_push_id(
+            RepoCoordinate.parse(work.repo).key, work.branch
         )
-        record, done = uow.runs.start(job_id, plan.space_id, run_id)
         uow.commit()
-    return Claim(key, record.id, done)
+    return Claim(held, bool(work.event_ids) and not held, newest)
 
 
 def _credential(
@@ -94,60 +67,98 @@ def _clone(
     access: RepositoryAccessResource,
     work: SourceWork,
     *,
-    branch: str,
     head_sha: str | None,
     base_sha: str | None,
     dest: str,
-    covered: CoveredRange | None = None,
+    find: list[str | None],
+    fetch: list[str | None],
+    rewrite_check_sha: str | None = None,
 ) -> Checkout:
-    """``clone_at`` with the resource's settings; the covered range is located too, so that
-    ancestry questions about it can be answered (see ``services/ancestry.py``)."""
+    """``clone_at`` with the resource's settings. ``find``: commits to look for in the head's
+    history; ``fetch``: commits to fetch by id (an old head a forced push replaced)."""
     coordinate = RepoCoordinate.parse(work.repo)
     template = access.resolved_clone_url_template()
     return clone_at(
         sandbox,
         coordinate=coordinate,
-        branch=branch,
+        branch=work.branch,
         head_sha=head_sha,
         base_sha=base_sha,
         credential=_credential(database, access, work, clone_url_for(coordinate, template)),
         clone_url_template=template,
         dest=dest,
-        other_shas=[covered.head_sha, covered.covered_from_sha] if covered else [],
-        descendant_shas=[covered.head_sha] if covered else [],
+        other_shas=find,
+        descendant_shas=fetch,
+        rewrite_check_sha=rewrite_check_sha,
         timeout=access.git_timeout_seconds,
         retry_delays=access.git_retry_delays_seconds,
     )
 
 
 def _check_out(
-    sandbox: Sandbox,
-    database: Database,
-    access: RepositoryAccessResource,
-    work: SourceWork,
-    branch: str,
+    sandbox: Sandbox, database: Database, access: RepositoryAccessResource, work: SourceWork
 ) -> tuple[str, RangeDecision]:
-    """Clone at exactly the work's head; the commit range this space is analysed over."""
-    path = checkout_dir(work, branch)
+    """Clone at exactly the work's head; the range this space is analysed over."""
+    path = checkout_dir(work, work.branch)
+    covered = work.covered
     checkout = _clone(
         sandbox,
         database,
         access,
         work,
-        branch=branch,
         head_sha=work.head_sha,
         base_sha=work.event_base_sha,
         dest=path,
-        covered=work.covered,
+        find=[
+            covered.head_sha if covered else None,
+            covered.covered_from_sha if covered else None,
+            work.source_cursor_sha,
+        ],
+        fetch=[covered.head_sha if covered else None, work.event_base_sha],
+        # A catch-up's head is the branch head: it is on the branch by definition.
+        rewrite_check_sha=covered.head_sha if covered and work.head_sha else None,
     )
-    facts = ancestry(sandbox, checkout, event_base_sha=work.event_base_sha, covered=work.covered)
+    facts = ancestry(
+        sandbox,
+        checkout,
+        event_base_sha=work.event_base_sha,
+        covered=covered,
+        source_cursor_sha=work.source_cursor_sha,
+    )
     decision = decide_range(
         head_sha=checkout.head_sha,
         event_base_sha=work.event_base_sha,
-        covered=work.covered,
-        ancestry=facts,
+        rewind=work.rewind,
+        covered=covered,
+        facts=facts,
     )
     return path, decision
+
+
+def _start_range(
+    database: Database,
+    plan: RunPlan,
+    work: SourceWork,
+    decision: RangeDecision,
+    *,
+    event_id: int,
+    run_id: str,
+) -> int:
+    with database.unit_of_work() as uow:
+        started = uow.coverage.start_range(
+            space_id=plan.space_id,
+            source_id=work.source_id,
+            branch=work.branch,
+            head_sha=decision.head_sha,
+            base_sha=decision.base_sha,
+            link_from_sha=decision.link_from_sha,
+            comparison=decision.comparison,
+            extension=decision.extension,
+            event_id=event_id,
+            dagster_run_id=run_id,
+        )
+        uow.commit()
+    return started.id
 
 
 def prepare_workspace(
@@ -158,56 +169,52 @@ def prepare_workspace(
     plan: RunPlan,
     run_id: str,
 ) -> Workspace:
-    """Event runs claim their (event, space) before cloning, so a run for a pair that is
-    already done ends without touching git; catch-up runs claim once the head is known."""
+    """Pushes are claimed before cloning, so a run whose pushes are all done already ends
+    without touching git."""
     sandbox: Sandbox | None = None
     checkouts = []
     for work in plan.works:
-        branch = work.branch
-        claim = None
-        if work.head_sha is not None:
-            claim = _claim(
-                database, plan, work, branch=branch, head_sha=work.head_sha, run_id=run_id
-            )
-            if claim.done:
-                checkouts.append(_already_done(work, branch, claim))
-                continue
+        claim = _claim(database, plan, work, run_id)
+        if claim.all_done:
+            checkouts.append(_already_done(work, claim))
+            continue
         sandbox = sandbox or sandboxes.open(run_id)
-        path, decision = _check_out(sandbox, database, access, work, branch)
-        if claim is None:
-            claim = _claim(
-                database, plan, work, branch=branch, head_sha=decision.head_sha, run_id=run_id
+        path, decision = _check_out(sandbox, database, access, work)
+        range_id = None
+        if not decision.skipped:
+            range_id = _start_range(
+                database, plan, work, decision, event_id=claim.event_id, run_id=run_id
             )
         checkouts.append(
             SourceCheckout(
                 work=work,
-                branch=branch,
+                branch=work.branch,
                 path=path,
-                range=CommitRange.of(decision),
-                idempotency_key=claim.key,
-                space_run_id=claim.space_run_id,
-                already_done=claim.done,
+                range=decision,
+                range_id=range_id,
+                push_ids=claim.push_ids,
             )
         )
     return Workspace(plan=plan, sandbox_id=sandbox.id if sandbox else None, checkouts=checkouts)
 
 
-def _already_done(work: SourceWork, branch: str, claim: Claim) -> SourceCheckout:
+def _already_done(work: SourceWork, claim: Claim) -> SourceCheckout:
     """Nothing to check out: the outputs only carry what later steps skip on."""
     return SourceCheckout(
         work=work,
-        branch=branch,
+        branch=work.branch,
         path="",
-        range=CommitRange(
-            base_sha=work.event_base_sha,
+        range=RangeDecision(
             head_sha=work.head_sha or "",
-            origin=BaseOrigin.EVENT,
+            base_sha=None,
+            link_from_sha=None,
+            comparison=Comparison.WHOLE_TREE,
             relation=None,
-            stale=False,
-            base_precedes_covered_from=False,
+            extension=Extension.NONE,
+            skip_reason="every push of this run was already processed for this space",
         ),
-        idempotency_key=claim.key,
-        space_run_id=claim.space_run_id,
+        range_id=None,
+        push_ids=claim.push_ids,
         already_done=True,
     )
 
@@ -233,15 +240,17 @@ def restore_workspace(
     for checkout in workspace.true_checkouts:
         if not checkout.needs_work:
             continue
+        base = checkout.range.base_sha
         _clone(
             sandbox,
             database,
             access,
             checkout.work,
-            branch=checkout.branch,
             head_sha=checkout.range.head_sha,
-            base_sha=checkout.range.base_sha,
+            base_sha=base,
             dest=checkout.path,
+            find=[],
+            fetch=[base],  # an old head compared with is not in the head's history
         )
     if synced is not None:
         with database.unit_of_work() as uow:

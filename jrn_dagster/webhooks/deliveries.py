@@ -15,6 +15,7 @@ from typing import IO, Any
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.push import PushEvent, normalize_push
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # GitHub caps webhook payloads at 25 MB and does not deliver larger ones.
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
 PING_EVENT = "ping"
@@ -111,7 +112,9 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InvalidInputError("payload is not UTF-8 text") from None
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int64
+        )
     except json.JSONDecodeError as error:
         raise InvalidInputError(f"payload is not valid JSON: {error.msg} at {error.pos}") from None
     except (ValueError, RecursionError) as error:
@@ -143,6 +146,15 @@ def read_limited(stream: IO[bytes], limit: int = MAX_PAYLOAD_BYTES) -> bytes:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _int64(text: str) -> int:
+    """Every integer of a payload fits a signed 64-bit column: one that does not could be stored
+    but never queried (PostgreSQL's bigint, SQLite's integer), so it is refused at the door."""
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"number {text[:40]} is out of range (signed 64-bit integers only)")
+    return value
 
 
 def _finite_float(text: str) -> float:

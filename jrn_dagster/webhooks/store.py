@@ -31,6 +31,7 @@ def store_delivery(database: Database, delivery: Delivery) -> StoredDelivery:
             event_type=delivery.event_type,
             payload=delivery.payload,
             headers=delivery.headers,
+            push=delivery.push,
         )
         uow.commit()
     return StoredDelivery(event=event, created=created)

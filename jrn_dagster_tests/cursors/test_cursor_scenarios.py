@@ -1,116 +1,243 @@
-"""The cursor scenarios of issue 7, step by step (synthetic linear history)."""
+"""The edges of "every change reaches every bound space, once, and the cursor never claims more
+than was processed" (docs/cursors.md), on a real repository, through ingested pushes, the real
+sensor and real runs, on SQLite and PostgreSQL."""
 
-from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.domain.records import SpaceRunStatus
-from jrn_dagster.domain.workspace import Workspace
-from jrn_dagster.services.cursor_advance import LaunchedRun, advance_cursors
-from jrn_dagster_tests.support.runs import claim, head_of
+from jrn_dagster.demo.runner import RunOutcome
+from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, ingest_push, push_change
+from jrn_dagster.domain.coverage import Comparison, Extension
+from jrn_dagster.domain.records import SpacePushStatus, SpaceRange, WebhookEvent
+from jrn_dagster.resources.repository_access import RepositoryAccessResource
+from jrn_dagster_tests.support.flow import Flow, demo_flow, run_request, space_request
+from jrn_dagster_tests.support.world import store_event
+
+SPACES = (API_SPACE, GUIDES_SPACE)
 
 
-@dataclass
-class Setup:
-    source_id: int
-    integration_id: int
-    spaces: dict[str, int]
+def run(flow: Flow, event: WebhookEvent, space: str) -> RunOutcome:
+    return run_request(flow, space_request(flow, event, space))
 
 
-def setup(database: Database, slugs: list[str]) -> Setup:
-    with database.unit_of_work() as uow:
-        uow.integrations.add_token("gh", token_env="GH_TOKEN")
-        source = uow.sources.add(
-            "widgets", repo="github.com/acme/widgets", branch="main", integration="gh"
+def run_everywhere(flow: Flow, event: WebhookEvent) -> list[str]:
+    outcomes = [run(flow, event, space) for space in SPACES]
+    assert all(o.success and o.run_id for o in outcomes), outcomes
+    return [o.run_id or "" for o in outcomes]
+
+
+def source_cursor(flow: Flow) -> str | None:
+    with flow.database.unit_of_work() as uow:
+        cursor = uow.coverage.source_cursor(flow.world.source_id, "main")
+    return cursor.head_sha if cursor else None
+
+
+def binding_heads(flow: Flow) -> dict[str, str | None]:
+    with flow.database.unit_of_work() as uow:
+        heads = {}
+        for slug in SPACES:
+            space_id = uow.spaces.get_by_slug(slug).id
+            covered = uow.coverage.binding_cursor(space_id, flow.world.source_id, "main")
+            heads[slug] = covered.head_sha if covered else None
+    return heads
+
+
+def range_of(flow: Flow, run_id: str) -> SpaceRange:
+    with flow.database.unit_of_work() as uow:
+        [processed] = uow.coverage.ranges_by_run(run_id)
+    return processed
+
+
+def changed_files(processed: SpaceRange) -> dict[str, str]:
+    """Changed file -> status, from the range's impact report."""
+    report = processed.report or {}
+    return {e["changedFile"]: e["status"] for doc in report["impacted"] for e in doc["evidence"]}
+
+
+def commit(flow: Flow, files: dict[str, str], message: str) -> tuple[str, str]:
+    """Commit and push to main without ingesting: (before, after)."""
+    before = flow.world.remote.head() or ""
+    return before, flow.world.remote.commit_and_push(files, message)
+
+
+def routes(n: int) -> dict[str, str]:
+    return {"src/api/routes.py": f"ROUTES = {list(range(n))}\n"}
+
+
+def test_a_rewind_to_a_processed_head_runs_again_and_the_cursors_follow(
+    database: Database, tmp_path: Path
+) -> None:
+    with demo_flow(database, tmp_path) as flow:
+        remote = flow.world.remote
+        first = push_change(database, flow.world)
+        run_everywhere(flow, first)
+        b = first.payload["after"]
+        second = push_change(database, flow.world)
+        run_everywhere(flow, second)
+        c = second.payload["after"]
+        assert source_cursor(flow) == c
+
+        # Forced push back to b, a head processed before: it runs again (a new run key).
+        remote.force_push(b)
+        rewind = ingest_push(database, flow.world, before=c, after=b, forced=True)
+        runs = run_everywhere(flow, rewind)
+        processed = range_of(flow, runs[0])
+        assert (processed.base_sha, processed.head_sha) == (c, b)
+        assert processed.comparison is Comparison.OLD_HEAD
+        assert processed.extension is Extension.RESTART
+        assert changed_files(processed) == {"src/api/routes.py": "modified"}
+        assert source_cursor(flow) == b
+        assert binding_heads(flow) == {slug: b for slug in SPACES}
+
+        # The same head c again, by another push: it runs too, and the cursors follow.
+        remote.force_push(c)
+        again = ingest_push(database, flow.world, before=b, after=c)
+        runs = run_everywhere(flow, again)
+        assert range_of(flow, runs[0]).base_sha == b
+        assert source_cursor(flow) == c
+        assert binding_heads(flow) == {slug: c for slug in SPACES}
+        with database.unit_of_work() as uow:
+            keys = {r.tags["dagster/run_key"] for r in flow.instance.get_runs()}
+            assert len(keys) == 8  # four pushes, two spaces: no request was dropped
+            statuses = {r.status for e in (first, second, rewind, again)
+                        for r in uow.coverage.pushes_of_event(e.id)}  # fmt: skip
+        assert statuses == {SpacePushStatus.SUCCEEDED}
+
+
+def test_a_diverged_forced_push_is_compared_with_the_old_head(
+    database: Database, tmp_path: Path
+) -> None:
+    with demo_flow(database, tmp_path) as flow:
+        remote = flow.world.remote
+        base = remote.head() or ""
+        run_everywhere(flow, push_change(database, flow.world))
+        old_head = remote.commit_and_push(
+            {"src/api/models.py": "class Widget:\n    name: str\n    colour: str\n"}, "colour"
         )
-        spaces = {slug: uow.spaces.add(slug).id for slug in slugs}
-        for slug in slugs:
-            uow.spaces.bind(slug, "widgets")
-        uow.commit()
-    return Setup(source.id, source.integration_id or 0, spaces)
+        run_everywhere(flow, ingest_push(database, flow.world, before=remote.head() or "",
+                                         after=old_head))  # fmt: skip
+        # Rewrite: drop both commits, add one that only touches the CLI.
+        new_head = remote.commit_on(base, {"src/cli/main.py": "def main(): ...\n"}, "cli only")
+        remote.force_push(new_head)
+        forced = ingest_push(database, flow.world, before=old_head, after=new_head, forced=True)
+        [api_run, guides_run] = run_everywhere(flow, forced)
+        processed = range_of(flow, api_run)
+        assert processed.comparison is Comparison.OLD_HEAD
+        assert processed.base_sha == old_head
+        # Exactly the tree diff old head -> new head, with real statuses (nothing is "added").
+        assert changed_files(processed) == {
+            "src/api/models.py": "modified",
+            "src/api/routes.py": "modified",
+        }
+        with database.unit_of_work() as uow:
+            [changeset] = [c for c in uow.changesets.all() if c.dagster_run_id == api_run]
+        [routes_doc] = [d for d in changeset.docs if d.path == "reference/routes.md"]
+        assert "history was rewritten (forced push)" in routes_doc.proposed_content
+        assert "no earlier commit" not in routes_doc.proposed_content
+        assert range_of(flow, guides_run).comparison is Comparison.OLD_HEAD
+        assert source_cursor(flow) == new_head
+        assert binding_heads(flow) == {slug: new_head for slug in SPACES}
 
 
-def start(database: Database, s: Setup, event_id: int, slug: str, run_id: str) -> Workspace:
-    return claim(
-        database,
-        source_id=s.source_id,
-        integration_id=s.integration_id,
-        event_id=event_id,
-        space_id=s.spaces[slug],
-        space_slug=slug,
-        fanout=sorted(s.spaces.values()),
-        run_id=run_id,
+def test_push_2_delivered_and_finished_before_push_1(database: Database, tmp_path: Path) -> None:
+    with demo_flow(database, tmp_path) as flow:
+        start = push_change(database, flow.world)
+        run_everywhere(flow, start)
+        a = start.payload["after"]
+        a_b = commit(flow, routes(1), "one")
+        b_c = commit(flow, routes(2), "two")
+        second = ingest_push(database, flow.world, before=b_c[0], after=b_c[1])
+        first = ingest_push(database, flow.world, before=a_b[0], after=a_b[1])
+        assert second.id < first.id  # delivered out of order
+
+        runs = run_everywhere(flow, second)
+        processed = range_of(flow, runs[0])
+        # The space's cursor was at a: the range covers push 1 too, and says so.
+        assert (processed.base_sha, processed.head_sha) == (a, b_c[1])
+        assert source_cursor(flow) == b_c[1]
+        with database.unit_of_work() as uow:
+            covered = {r.status for r in uow.coverage.pushes_of_event(first.id)}
+        assert covered == {SpacePushStatus.COVERED}
+
+        late = [run(flow, first, space) for space in SPACES]  # ends at once: already covered
+        assert all(o.success for o in late)
+        with database.unit_of_work() as uow:
+            assert [uow.coverage.ranges_by_run(o.run_id or "") for o in late] == [[], []]
+        assert source_cursor(flow) == b_c[1]  # never back to b
+        assert binding_heads(flow) == {slug: b_c[1] for slug in SPACES}
+
+
+def _broken_clone(flow: Flow) -> RepositoryAccessResource:
+    working = flow.resources["repository_access"]
+    flow.resources["repository_access"] = RepositoryAccessResource(
+        clone_url_template="file:///nonexistent/{host}/{owner}/{repo}.git"
     )
+    return working
 
 
-def cursor_event(database: Database, s: Setup) -> int | None:
-    with database.unit_of_work() as uow:
-        cursor = uow.cursors.source_cursor(s.source_id, "main")
-    return cursor.event_id if cursor else None
+def test_push_1_failing_after_push_2_succeeded_holds_the_cursor_until_retried(
+    database: Database, tmp_path: Path
+) -> None:
+    """No cursor yet: push 2's range starts at push 2's base, so push 1 is a missing link."""
+    with demo_flow(database, tmp_path) as flow:
+        a_b = commit(flow, routes(1), "one")
+        b_c = commit(flow, routes(2), "two")
+        first = ingest_push(database, flow.world, before=a_b[0], after=a_b[1])
+        second = ingest_push(database, flow.world, before=b_c[0], after=b_c[1])
+        run_everywhere(flow, second)
+        assert source_cursor(flow) is None  # push 1 is stored and not processed: it holds
+        assert binding_heads(flow) == {slug: b_c[1] for slug in SPACES}
+
+        working = _broken_clone(flow)
+        failed = [run(flow, first, space) for space in SPACES]
+        assert not any(o.success for o in failed)
+        assert source_cursor(flow) is None
+        flow.resources["repository_access"] = working
+
+        retried = [
+            run_request(flow, space_request(flow, first, space)._replace(  # type: ignore[attr-defined]
+                run_key=f"retry-{space}"))
+            for space in SPACES
+        ]  # fmt: skip
+        assert all(o.success for o in retried)
+        processed = range_of(flow, retried[0].run_id or "")
+        assert (processed.base_sha, processed.extension) == (a_b[0], Extension.DOWN)
+        assert source_cursor(flow) == b_c[1]
 
 
-def fail(database: Database, run_id: str) -> None:
-    with database.unit_of_work() as uow:
-        uow.runs.fail_unfinished(run_id, "boom")
-        uow.commit()
+def _store_with_id(database: Database, event: WebhookEvent, event_id: int) -> None:
+    """Give ``event`` the id ``event_id``: what a push whose insert got its id first, but
+    committed last, looks like once it is visible."""
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE webhook_events SET id = :new WHERE id = :old"),
+            {"new": event_id, "old": event.id},
+        )
 
 
-def test_three_spaces_move_the_cursor_only_when_the_third_succeeds(database: Database) -> None:
-    s = setup(database, ["a", "b", "c"])
-    runs = {slug: start(database, s, 1, slug, f"run-{slug}") for slug in "abc"}
-    in_flight = lambda but: [LaunchedRun(f"run-{o}", 1, o) for o in "abc" if o != but]  # noqa: E731
-    advance_cursors(database, runs["a"], in_flight("a"))
-    assert cursor_event(database, s) is None
-    fail(database, "run-b")  # b fails: it holds the cursor
-    advance_cursors(database, runs["c"], in_flight("c"))
-    assert cursor_event(database, s) is None
-    retried = start(database, s, 1, "b", "run-b-again")  # re-executed from the UI
-    advance_cursors(database, retried, [LaunchedRun("run-b", 1, "b")])  # the failed run is known
-    assert cursor_event(database, s) == 1
-    with database.unit_of_work() as uow:
-        assert uow.cursors.source_cursor(s.source_id, "main").head_sha == head_of(1)  # type: ignore[union-attr]
+def test_an_event_id_hole_holds_the_cursor_until_the_push_is_visible(
+    database: Database, tmp_path: Path
+) -> None:
+    with demo_flow(database, tmp_path) as flow:
+        a_b = commit(flow, routes(1), "one")
+        b_c = commit(flow, routes(2), "two")
+        placeholder = store_event(database, {"zen": "reserved"}, event_type="ping")
+        with database.engine.begin() as connection:  # push 1's id, not yet visible
+            connection.execute(text("DELETE FROM webhook_events WHERE id = :id"),
+                               {"id": placeholder.id})  # fmt: skip
+        second = ingest_push(database, flow.world, before=b_c[0], after=b_c[1])
+        run_everywhere(flow, second)
+        assert source_cursor(flow) is None  # id `placeholder.id` may still be a push
+        with database.unit_of_work() as uow:
+            space_id = uow.spaces.get_by_slug(API_SPACE).id
+            held = uow.coverage.binding_cursor(space_id, flow.world.source_id, "main")
+        assert held is not None and held.covered_from_sha == b_c[0]
 
-
-def test_out_of_order_events_end_at_the_second_head_and_never_go_back(database: Database) -> None:
-    s = setup(database, ["a", "b"])
-    first = {slug: start(database, s, 1, slug, f"run-1-{slug}") for slug in "ab"}
-    second = {slug: start(database, s, 2, slug, f"run-2-{slug}") for slug in "ab"}
-    advance_cursors(database, first["a"], [LaunchedRun("run-1-b", 1, "b")])
-    fail(database, "run-1-b")  # the first event's space b fails
-    seen = []
-    launched_failed = [LaunchedRun("run-1-b", 1, "b")]
-    advance_cursors(database, second["a"], [*launched_failed, LaunchedRun("run-2-b", 2, "b")])
-    seen.append(cursor_event(database, s))
-    advance_cursors(database, second["b"], launched_failed)
-    seen.append(cursor_event(database, s))  # both of event 2 done, but event 1 is not
-    retried = start(database, s, 1, "b", "run-1-b-again")
-    assert retried.checkouts[0].range.stale is False  # b covered 1..2 only: 0..1 is new
-    advance_cursors(database, retried, launched_failed)
-    seen.append(cursor_event(database, s))
-    assert seen == [None, None, 2]
-    with database.unit_of_work() as uow:
-        covered = uow.cursors.binding_cursor(s.spaces["b"], s.source_id, "main")
-        # the older event extended b's history downwards; its head stayed at event 2's
-        assert covered is not None
-        assert (covered.head_sha, covered.covered_from_sha) == (head_of(2), head_of(0))
-
-
-def test_claiming_a_pair_that_is_done_again_changes_nothing(database: Database) -> None:
-    s = setup(database, ["a"])
-    for event_id in (1, 2):
-        workspace = start(database, s, event_id, "a", f"run-{event_id}")
-        advance_cursors(database, workspace, [])
-    # event 1 claimed again (a relaunch under a new run key): the record says it is done
-    replay = claim(
-        database,
-        source_id=s.source_id,
-        integration_id=s.integration_id,
-        event_id=1,
-        space_id=s.spaces["a"],
-        space_slug="a",
-        fanout=[s.spaces["a"]],
-        run_id="run-replay",
-    )
-    assert replay.checkouts[0].already_done  # same (event, space): done before
-    with database.unit_of_work() as uow:
-        record = uow.runs.get(replay.checkouts[0].space_run_id or 0)
-        assert record.status is SpaceRunStatus.SUCCEEDED
+        first = ingest_push(database, flow.world, before=a_b[0], after=a_b[1])
+        _store_with_id(database, first, placeholder.id)  # now visible, with its early id
+        with database.unit_of_work() as uow:
+            first = uow.events.get(placeholder.id)
+        run_everywhere(flow, first)
+        assert source_cursor(flow) == b_c[1]

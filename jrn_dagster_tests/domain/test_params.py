@@ -3,7 +3,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from jrn_dagster.domain.params import CliImpactJobParams
+from jrn_dagster.domain.params import CliImpactJobParams, run_key
 
 JRN = "jrn::path:/home/global/sources/github/acme/widgets/main"
 
@@ -29,7 +29,14 @@ def test_json_uses_the_seed_names_and_python_uses_snake_case() -> None:
     ]
     round_trip = CliImpactJobParams.model_validate_json(json.dumps(as_json))
     assert round_trip == params
-    assert params.idempotency_key == f"3:{JRN}@{'b' * 40}"
+
+
+def test_run_keys_name_the_pushes_not_the_head() -> None:
+    """A rewind to a head processed before is a new push, so a new key (docs/cursors.md)."""
+    assert run_key(3, [12], "api-docs") == "3@12|api-docs"
+    assert run_key(3, [14, 12, 13], "api-docs") == "3@12-14|api-docs"
+    assert run_key(3, [15], "api-docs") != run_key(3, [12], "api-docs")
+    assert run_key(3, [], "api-docs", head_sha="b" * 40) == f"3@{'b' * 40}|api-docs"
 
 
 def test_optional_shas_and_validation() -> None:

@@ -28,7 +28,12 @@ import pytest
 from jrn_dagster import tags
 from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE
 from jrn_dagster.domain.event_cursor import EventCursor
-from jrn_dagster.domain.records import Changeset, ChangesetStatus, SpaceRunStatus
+from jrn_dagster.domain.records import (
+    Changeset,
+    ChangesetStatus,
+    SpacePushStatus,
+    SpaceRangeStatus,
+)
 from jrn_dagster_tests.e2e.conftest import Stack
 from jrn_dagster_tests.support.dagster_dev import LOCATION_NAME
 from jrn_dagster_tests.support.dagster_graphql import RunSummary, Tick, wait_for
@@ -66,7 +71,7 @@ def test_dagster_dev_end_to_end(stack: Stack) -> None:
     with step("a backfill of both spaces with no config catches them up", seconds):
         check_a_backfill_catches_both_spaces_up(stack)
     with step("failed runs re-executed from the failure succeed", seconds):
-        check_failed_runs_recover_by_reexecution(stack, push)
+        check_failed_runs_recover_by_reexecution(stack)
     print(f"[{stack.backend}] " + "; ".join(f"{name}: {s:.1f} s" for name, s in seconds.items()))
 
 
@@ -150,7 +155,7 @@ def binding_heads(stack: Stack) -> dict[str, str | None]:
     with stack.database.unit_of_work() as uow:
         heads = {}
         for slug in SPACES:
-            covered = uow.cursors.binding_cursor(
+            covered = uow.coverage.binding_cursor(
                 uow.spaces.get_by_slug(slug).id, stack.world.source_id, "main"
             )
             heads[slug] = covered.head_sha if covered else None
@@ -220,12 +225,14 @@ def check_the_push_ran_once_per_space(stack: Stack, push: Push) -> None:
         assert [(e.id, e.delivery_id) for e in events] == [(push.event_id, push.delivery_id)]
         assert uow.sources.get(stack.world.virtual_source_id).cursors == []
         for slug, run_id in run_of_space.items():
-            [record] = uow.runs.by_dagster_run(run_id)
-            assert record.status is SpaceRunStatus.SUCCEEDED
+            [record] = uow.coverage.pushes_by_run(run_id)
+            [processed] = uow.coverage.ranges_by_run(run_id)
+            assert record.status is SpacePushStatus.SUCCEEDED
             assert record.space_id == uow.spaces.get_by_slug(slug).id
-            assert (record.event_id, record.head_sha) == (push.event_id, push.after)
-            assert record.base_sha_used == push.before
-            assert record.changeset_id is not None
+            assert record.event_id == push.event_id and record.range_id == processed.id
+            assert processed.status is SpaceRangeStatus.SUCCEEDED
+            assert (processed.base_sha, processed.head_sha) == (push.before, push.after)
+            assert processed.changeset_id is not None
     assert binding_heads(stack) == {slug: push.after for slug in SPACES}
     assert source_cursor(stack) == [("main", push.after, push.event_id)]
 
@@ -344,30 +351,34 @@ def check_a_backfill_catches_both_spaces_up(stack: Stack) -> None:
     changesets = changesets_by_space(stack)
     with stack.database.unit_of_work() as uow:
         for slug, run_id in run_of_space.items():
-            [record] = uow.runs.by_dagster_run(run_id)
-            assert record.status is SpaceRunStatus.SUCCEEDED
-            assert (record.event_id, record.head_sha) == (None, new_head)
-            assert record.base_sha_used == old_head
+            assert uow.coverage.pushes_by_run(run_id) == []  # a catch-up claims no push
+            [processed] = uow.coverage.ranges_by_run(run_id)
+            assert processed.status is SpaceRangeStatus.SUCCEEDED
+            assert (processed.base_sha, processed.head_sha) == (old_head, new_head)
             [new] = [c for c in changesets[slug] if c not in changesets_before[slug]]
-            assert record.changeset_id == new.id
+            assert processed.changeset_id == new.id
             assert new.dagster_run_id == run_id
             assert new.status is ChangesetStatus.OPEN
             proposal = new.docs[0].proposed_content
             assert old_head[:12] in proposal
             assert new_head[:12] in proposal
+    # Both spaces' ranges link the old head to the new: the source cursor follows.
+    [(branch, head, _)] = source_cursor(stack)
+    assert (branch, head) == ("main", new_head)
     assert list(stack.sandbox_dir.iterdir()) == []
 
 
 # --- step 3: a failure, and its recovery ---------------------------------------------------
 
 
-def check_failed_runs_recover_by_reexecution(stack: Stack, first: Push) -> None:
+def check_failed_runs_recover_by_reexecution(stack: Stack) -> None:
     """The repository is unreachable when a push's runs clone: they fail (not found: no
     retry) and hold the source cursor; re-executed from the failure (the UI's "Re-execute from
     failure") once it is back, they succeed, move the cursors and write one changeset each."""
     graphql = stack.dagster.graphql
     remote = stack.world.remote
     changesets_before = changesets_by_space(stack)
+    cursor_before = source_cursor(stack)
     message = "e2e: pushed while the repository was unreachable"
     before, after = change_routes(stack, message)
     hidden = remote.bare.with_name(f"{remote.bare.name}.unreachable")
@@ -383,7 +394,7 @@ def check_failed_runs_recover_by_reexecution(stack: Stack, first: Push) -> None:
         messages = " ".join(graphql.failure_messages(run.run_id))
         assert "repository not found" in messages, messages
     # The source cursor waits for the event; the runs released their sandboxes.
-    assert source_cursor(stack) == [("main", first.after, first.event_id)]
+    assert source_cursor(stack) == cursor_before
     assert list(stack.sandbox_dir.iterdir()) == []
 
     retried = {graphql.reexecute(run.run_id, strategy="FROM_FAILURE") for run in failed}
@@ -397,11 +408,12 @@ def check_failed_runs_recover_by_reexecution(stack: Stack, first: Push) -> None:
     changesets = changesets_by_space(stack)
     with stack.database.unit_of_work() as uow:
         for run in runs:
-            [record] = uow.runs.by_dagster_run(run.run_id)
-            assert record.status is SpaceRunStatus.SUCCEEDED
-            assert (record.event_id, record.head_sha) == (event_id, after)
-            assert record.base_sha_used == before
+            [record] = uow.coverage.pushes_by_run(run.run_id)
+            [processed] = uow.coverage.ranges_by_run(run.run_id)
+            assert record.status is SpacePushStatus.SUCCEEDED and record.event_id == event_id
+            assert processed.status is SpaceRangeStatus.SUCCEEDED
+            assert (processed.base_sha, processed.head_sha) == (before, after)
             slug = run.tags[PARTITION_TAG]
             [new] = [c for c in changesets[slug] if c not in changesets_before[slug]]
-            assert (new.id, new.dagster_run_id) == (record.changeset_id, run.run_id)
+            assert (new.id, new.dagster_run_id) == (processed.changeset_id, run.run_id)
     assert list(stack.sandbox_dir.iterdir()) == []

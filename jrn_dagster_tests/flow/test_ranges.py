@@ -7,7 +7,8 @@ from dagster import RunRequest
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE, push_change, push_files
-from jrn_dagster.domain.records import SpaceRunStatus
+from jrn_dagster.domain.coverage import Comparison
+from jrn_dagster.domain.records import SpacePushStatus
 from jrn_dagster_tests.support.flow import Flow, demo_flow, run_request, space_request
 
 
@@ -33,8 +34,8 @@ def test_missed_event_is_covered_and_older_range_is_stale(
 
         newer_run = run(flow, newer)  # api-docs has not processed `models` yet
         with database.unit_of_work() as uow:
-            [record] = uow.runs.by_dagster_run(newer_run)
-            assert record.base_origin == "binding_cursor"
+            [record] = uow.coverage.ranges_by_run(newer_run)
+            assert record.comparison is Comparison.BINDING_CURSOR
             impacted = {doc["path"]: doc for doc in (record.report or {})["impacted"]}
             # models.md watches src/api/models.py (keyword Widget): only the missed event touched it
             assert set(impacted) == {"reference/models.md", "reference/routes.md"}
@@ -43,9 +44,13 @@ def test_missed_event_is_covered_and_older_range_is_stale(
 
         older_run = run(flow, older)  # its range is inside what api-docs now covers
         with database.unit_of_work() as uow:
-            [record] = uow.runs.by_dagster_run(older_run)
-            assert record.status is SpaceRunStatus.SKIPPED
-            assert record.changeset_id is None
+            assert uow.coverage.ranges_by_run(older_run) == []  # nothing to process
+            assert uow.coverage.pushes_by_run(older_run) == []  # it found its push done
+            [record] = [
+                r for r in uow.coverage.pushes_of_event(models.id) if r.space_id == record.space_id
+            ]
+            assert record.status is SpacePushStatus.COVERED  # by the newer run's range
+            assert record.dagster_run_id == newer_run
             changesets = uow.changesets.all()
         assert len(changesets) == 2  # the first push, and the one covering both later pushes
 
@@ -63,16 +68,16 @@ def test_ranges_deeper_than_the_first_fetch(database: Database, tmp_path: Path) 
 
         late = run(flow, space_request(flow, last))  # missed 31 events: covered from its cursor
         with database.unit_of_work() as uow:
-            [record] = uow.runs.by_dagster_run(late)
-        assert record.base_origin == "binding_cursor"
+            [record] = uow.coverage.ranges_by_run(late)
+        assert record.comparison is Comparison.BINDING_CURSOR
         changed = {s["changedFiles"] for s in (record.report or {})["sources"]}
         assert changed == {32}  # routes (r1), 30 notes, models
 
         older = run(flow, space_request(flow, early))  # 31 commits older than the cursor
         with database.unit_of_work() as uow:
-            [record] = uow.runs.by_dagster_run(older)
-            assert record.status is SpaceRunStatus.SKIPPED
-            cursor = uow.cursors.binding_cursor(
+            assert uow.coverage.ranges_by_run(older) == []
+            assert uow.coverage.pushes_by_run(older) == []  # already covered: it claimed nothing
+            cursor = uow.coverage.binding_cursor(
                 uow.spaces.get_by_slug(API_SPACE).id, flow.world.source_id, "main"
             )
         assert cursor is not None and cursor.head_sha == flow.world.remote.head()

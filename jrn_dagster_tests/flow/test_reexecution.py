@@ -8,7 +8,7 @@ from dagster import ReexecutionOptions, build_reconstructable_job, execute_job
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.local_git import clone_url_template
 from jrn_dagster.demo.scenario import API_SPACE, push_change
-from jrn_dagster.domain.records import SpaceRunStatus
+from jrn_dagster.domain.records import SpacePushStatus
 from jrn_dagster_tests.support.flow import demo_flow, space_request
 
 
@@ -51,8 +51,8 @@ def test_reexecuting_from_the_failed_agent_step_rebuilds_the_sandbox(
             second_run = second.run_id
     assert list(flow.sandbox_dir.iterdir()) == []
     with database.unit_of_work() as uow:
-        [record] = uow.runs.by_dagster_run(second_run)
-        assert record.status is SpaceRunStatus.SUCCEEDED
+        [record] = uow.coverage.pushes_by_run(second_run)
+        assert record.status is SpacePushStatus.SUCCEEDED
         [changeset] = uow.changesets.all()
         [doc] = changeset.docs
         assert doc.path == "reference/routes.md" and doc.proposed_content.endswith("reviewed\n")

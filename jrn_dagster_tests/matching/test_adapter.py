@@ -55,7 +55,7 @@ def test_explain_says_why_each_was_dropped(database: Database) -> None:
     matching_world(database)
     event = store_push(database, before=BEFORE, after=AFTER, installation_id=42)
     with database.unit_of_work() as uow:
-        _, verdicts = explain_event(uow.matching, uow.events.get(event.id))
+        _, verdicts = explain_event(uow, uow.events.get(event.id))
     reasons = {(v.source_name, v.space_slug): (v.kept, v.reason) for v in verdicts}
     assert reasons[("widgets-main", "alpha")] == (True, "matched")
     assert reasons[("widgets-main", "archived")] == (False, "space archived")
@@ -108,13 +108,8 @@ def test_base_sha_comes_from_the_cursor_when_before_is_zero_or_forced(database: 
     world = matching_world(database)
     cursor = sha_for("cursor")
     with database.unit_of_work() as uow:
-        uow.cursors.move_source_cursor(
-            world["source:main"],
-            "main",
-            head_sha=cursor,
-            event_id=1,
-            forced=False,
-            expected_event_id=None,
+        uow.coverage.move_source_cursor(
+            world["source:main"], "main", head_sha=cursor, event_id=1, forced=False, expected=None
         )
         uow.commit()
     forced = store_push(database, before=BEFORE, after=AFTER, forced=True)

@@ -76,7 +76,7 @@ def test_the_ops_in_order_for_one_space(flow: Flow) -> None:
     with flow.database.unit_of_work() as uow:
         [changeset] = uow.changesets.all()
         assert changeset.id == changeset_id and changeset.status is ChangesetStatus.OPEN
-        record = uow.runs.get(checkout.space_run_id or 0)
+        record = uow.coverage.get_range(checkout.range_id or 0)
         assert record.report is not None and record.report["counts"]["impactedDocs"] == 1
         assert record.changeset_id == changeset_id
     assert list(flow.sandbox_dir.iterdir()) == []  # released with the context's resources

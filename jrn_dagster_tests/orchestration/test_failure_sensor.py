@@ -16,8 +16,7 @@ from dagster import (
 from jrn_dagster import tags
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE, push_change
-from jrn_dagster.domain.jrn import parse_event_jrn
-from jrn_dagster.domain.records import SpaceRunStatus
+from jrn_dagster.domain.records import SpacePushStatus
 from jrn_dagster.jobs import cli_impact
 from jrn_dagster.resources.sandbox.local import LocalSandboxResource
 from jrn_dagster.sensors import cli_impact_cancel_sensor, cli_impact_failure_sensor
@@ -34,25 +33,13 @@ def create_run(flow: Flow, request: RunRequest) -> DagsterRun:
 
 
 def claim(flow: Flow, request: RunRequest, event_id: int, *run_ids: str) -> None:
-    """What `clone` records: each run in turn claims the (event, space) record."""
+    """What `clone` records: each run in turn claims the (push, space) record."""
     params = params_from_run_config(dict(request.run_config))
-    assert params is not None and params.head_sha is not None
+    assert params is not None
     with flow.database.unit_of_work() as uow:
-        job_id = uow.runs.ensure_job(
-            idempotency_key=params.idempotency_key,
-            source_id=params.source_id,
-            integration_id=params.integration_id,
-            event_id=event_id,
-            event_jrn=params.event_jrn,
-            branch=parse_event_jrn(params.event_jrn)[3],
-            head_sha=params.head_sha,
-            base_sha=params.base_sha,
-            forced=False,
-            affected_space_ids=params.affected_space_ids,
-        )
         space_id = uow.spaces.get_by_slug(API_SPACE).id
         for run_id in run_ids:
-            uow.runs.start(job_id, space_id, run_id)
+            uow.coverage.claim_push(event_id, params.source_id, space_id, run_id)
         uow.commit()
 
 
@@ -85,11 +72,11 @@ def test_a_crashed_run_is_recorded_failed_and_its_sandbox_released(
         tick(flow, cli_impact_failure_sensor, run, DagsterEventType.RUN_FAILURE)
     assert list(flow.sandbox_dir.iterdir()) == []
     with database.unit_of_work() as uow:
-        [record] = uow.runs.by_dagster_run(run.run_id)
-        assert record.status is SpaceRunStatus.FAILED
+        [record] = uow.coverage.pushes_by_run(run.run_id)
+        assert record.status is SpacePushStatus.FAILED
         assert record.event_id == event.id
         assert "run worker killed" in (record.error or "")
-        assert uow.cursors.source_cursor(flow.world.source_id, "main") is None
+        assert uow.coverage.source_cursor(flow.world.source_id, "main") is None
 
 
 def test_a_cancelled_run_marks_its_claimed_record_failed(
@@ -105,8 +92,8 @@ def test_a_cancelled_run_marks_its_claimed_record_failed(
         assert canceled is not None and canceled.status is DagsterRunStatus.CANCELED
         tick(flow, cli_impact_cancel_sensor, run, DagsterEventType.RUN_CANCELED)
     with database.unit_of_work() as uow:
-        [record] = uow.runs.by_dagster_run(run.run_id)
-        assert record.status is SpaceRunStatus.FAILED and record.error == "run cancelled"
+        [record] = uow.coverage.pushes_by_run(run.run_id)
+        assert record.status is SpacePushStatus.FAILED and record.error == "run cancelled"
 
 
 def test_a_late_failure_tick_leaves_the_reexecution_record_alone(
@@ -123,7 +110,7 @@ def test_a_late_failure_tick_leaves_the_reexecution_record_alone(
         flow.instance.report_run_failed(failed, message="repository not found")
         tick(flow, cli_impact_failure_sensor, failed, DagsterEventType.RUN_FAILURE)
     with database.unit_of_work() as uow:
-        assert uow.runs.by_dagster_run(failed.run_id) == []
-        [record] = uow.runs.by_dagster_run("reexecution")
-        assert record.status is SpaceRunStatus.RUNNING
+        assert uow.coverage.pushes_by_run(failed.run_id) == []
+        [record] = uow.coverage.pushes_by_run("reexecution")
+        assert record.status is SpacePushStatus.RUNNING
         assert record.error is None

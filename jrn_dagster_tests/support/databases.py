@@ -68,7 +68,7 @@ def sqlite_copy(template: Path, directory: Path) -> str:
 
 
 def empty_all_tables(database: Database) -> None:
-    """Delete every row (PostgreSQL: TRUNCATE, identities restarted)."""
+    """Delete every row and restart ids (PostgreSQL: TRUNCATE, identities restarted)."""
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as connection:
         if database.dialect == "postgresql":
@@ -76,3 +76,6 @@ def empty_all_tables(database: Database) -> None:
             return
         for table in tables:
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608
+        # Ids start again from 1, as on PostgreSQL: a gap below the first id would look like
+        # an insert still in flight (docs/cursors.md, "Event-id holes").
+        connection.execute(text("DELETE FROM sqlite_sequence"))

@@ -1,105 +1,118 @@
-"""Synthetic (event, space) runs on a linear history, for cursor tests without git."""
+"""Synthetic runs on a linear history, for cursor tests that need no git: push n moves the
+branch from commit n-1 to commit n, and a run records what ``clone`` would have decided."""
+
+from dataclasses import dataclass
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.domain.jrn import event_jrn
-from jrn_dagster.domain.params import idempotency_key
-from jrn_dagster.domain.ranges import Ancestry, decide_range
-from jrn_dagster.domain.run_plan import CoveredRange, RunMode, RunPlan, SourceWork
-from jrn_dagster.domain.workspace import CommitRange, SourceCheckout, Workspace
+from jrn_dagster.domain.coverage import Ancestry, CoveredRange, decide_range
+from jrn_dagster.domain.records import WebhookEvent
+from jrn_dagster.domain.run_plan import RunMode, RunPlan, SourceWork
+from jrn_dagster.domain.workspace import SourceCheckout, Workspace
 from jrn_dagster_tests.support.github import sha_for
-
-JRN = event_jrn("github.com", "acme", "widgets", "main")
-
-
-def head_of(event_id: int) -> str:
-    """Event n pushes commit n on a linear history (commit 0 is the root)."""
-    return sha_for(f"commit-{event_id}")
+from jrn_dagster_tests.support.world import store_push
 
 
-def claim(
-    database: Database,
-    *,
-    source_id: int,
-    integration_id: int,
-    event_id: int,
-    space_id: int,
-    space_slug: str,
-    fanout: list[int],
-    run_id: str,
-) -> Workspace:
-    """What the clone step records and returns for (event, space), on a linear history."""
-    key = idempotency_key(source_id, JRN, head_of(event_id))
+def head_of(n: int) -> str:
+    """Commit n of the linear history (commit 0 is where the first push starts)."""
+    return sha_for(f"commit-{n}")
+
+
+@dataclass
+class LinearSource:
+    source_id: int
+    integration_id: int
+    spaces: dict[str, int]
+
+
+def linear_source(database: Database, slugs: list[str]) -> LinearSource:
     with database.unit_of_work() as uow:
-        covered = uow.cursors.binding_cursor(space_id, source_id, "main")
-        job_id = uow.runs.ensure_job(
-            idempotency_key=key,
-            source_id=source_id,
-            integration_id=integration_id,
-            event_id=event_id,
-            event_jrn=JRN,
-            branch="main",
-            head_sha=head_of(event_id),
-            base_sha=head_of(event_id - 1),
-            forced=False,
-            affected_space_ids=fanout,
+        uow.integrations.add_token("gh", token_env="GH_TOKEN")
+        source = uow.sources.add(
+            "widgets", repo="github.com/acme/widgets", branch="main", integration="gh"
         )
-        record, done = uow.runs.start(job_id, space_id, run_id)
+        spaces = {slug: uow.spaces.add(slug).id for slug in slugs}
+        for slug in slugs:
+            uow.spaces.bind(slug, "widgets")
+        uow.commit()
+    return LinearSource(source.id, source.integration_id or 0, spaces)
+
+
+def push(database: Database, n: int) -> WebhookEvent:
+    """Store push n (commit n-1 -> commit n) as the receiver would."""
+    return store_push(database, before=head_of(n - 1), after=head_of(n))
+
+
+def _linear_facts(n: int, covered: CoveredRange | None) -> Ancestry:
+    """What git would say where commit i is an ancestor of commit j iff i <= j."""
+    number = {head_of(i): i for i in range(n + 1000)}
+    head = number[covered.head_sha] if covered else None
+    start = number.get(covered.covered_from_sha or "") if covered else None
+    return Ancestry(
+        event_base_reachable=True,
+        event_base_present=True,
+        covered_head_in_head=head is not None and head <= n,
+        head_in_covered_head=head is not None and n <= head,
+        covered_head_present=head is not None,
+        covered_from_in_event_base=start is not None and start <= n - 1,
+        event_base_in_covered_from=start is not None and n - 1 <= start,
+        covered_from_in_head=start is not None and start <= n,
+    )
+
+
+def start_run(
+    database: Database, source: LinearSource, event: WebhookEvent, n: int, slug: str, *, run_id: str
+) -> Workspace:
+    """What the ``clone`` step records and returns for push n (``event``) in space ``slug``."""
+    space_id = source.spaces[slug]
+    with database.unit_of_work() as uow:
+        covered = uow.coverage.binding_cursor(space_id, source.source_id, "main")
+        record, _ = uow.coverage.claim_push(event.id, source.source_id, space_id, run_id)
+        decision = decide_range(
+            head_sha=head_of(n),
+            event_base_sha=head_of(n - 1),
+            rewind=False,
+            covered=covered,
+            facts=_linear_facts(n, covered),
+        )
+        started = None
+        if not decision.skipped:
+            started = uow.coverage.start_range(
+                space_id=space_id,
+                source_id=source.source_id,
+                branch="main",
+                head_sha=decision.head_sha,
+                base_sha=decision.base_sha,
+                link_from_sha=decision.link_from_sha,
+                comparison=decision.comparison,
+                extension=decision.extension,
+                event_id=event.id,
+                dagster_run_id=run_id,
+            )
         uow.commit()
     work = SourceWork(
-        source_id=source_id,
+        source_id=source.source_id,
         source_name="widgets",
-        integration_id=integration_id,
+        integration_id=source.integration_id,
         repo="github.com/acme/widgets",
         branch="main",
-        head_sha=head_of(event_id),
-        event_base_sha=head_of(event_id - 1),
+        head_sha=head_of(n),
+        event_base_sha=head_of(n - 1),
         covered=covered,
-        idempotency_key=key,
-        event_id=event_id,
-        event_jrn=JRN,
-        affected_space_ids=fanout,
-    )
-    decision = decide_range(
-        head_sha=head_of(event_id),
-        event_base_sha=head_of(event_id - 1),
-        covered=covered,
-        ancestry=linear_ancestry(event_id, covered),
+        event_ids=[event.id],
     )
     checkout = SourceCheckout(
         work=work,
         branch="main",
         path="repos/1-main",
-        range=CommitRange.of(decision),
-        idempotency_key=key,
-        space_run_id=record.id,
-        already_done=done,
+        range=decision,
+        range_id=started.id if started else None,
+        push_ids=[record.id],
     )
     plan = RunPlan(
         mode=RunMode.EVENT,
         space_id=space_id,
-        space_slug=space_slug,
+        space_slug=slug,
         bound_source_names=["widgets"],
         works=[work],
     )
     return Workspace(plan=plan, sandbox_id="sandbox", checkouts=[checkout])
-
-
-def linear_ancestry(event_id: int, covered: CoveredRange | None) -> Ancestry:
-    """What git would say on a history where commit i is an ancestor of commit j iff i <= j."""
-    base = event_id - 1
-    head_c = event_of(covered.head_sha) if covered else None
-    from_c = event_of(covered.covered_from_sha) if covered and covered.covered_from_sha else None
-    return Ancestry(
-        event_base_reachable=True,
-        covered_head_in_head=head_c is not None and head_c <= event_id,
-        head_in_covered_head=head_c is not None and event_id <= head_c,
-        covered_from_in_event_base=covered is not None and (from_c is None or from_c <= base),
-        event_base_in_covered_from=from_c is not None and base <= from_c,
-    )
-
-
-_EVENT_OF = {head_of(n): n for n in range(-1, 1000)}
-
-
-def event_of(sha: str) -> int:
-    return _EVENT_OF[sha]

@@ -149,7 +149,7 @@ def test_list_and_show(database_url: str) -> None:
     listed = json.loads(run_cli(database_url, "events", "list", "--json", "--limit", "2").stdout)
     shown = json.loads(run_cli(database_url, "events", "show", str(ids[0])).stdout)
 
-    assert table[0].split() == ["ID", "DELIVERY", "TYPE", "RECEIVED", "SUMMARY"]
+    assert table[0].split() == ["ID", "DELIVERY", "TYPE", "RECEIVED", "OUTCOME", "SUMMARY"]
     assert [int(line.split()[0]) for line in table[1:]] == ids[::-1]
     assert table[1].endswith(f"refs/heads/dev {sha_for('3')[:12]}..{sha_for('4')[:12]} forced")
     assert "refs/tags/v1.0.0: nothing to do (tag 'v1.0.0' was pushed" in table[2]

@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -6,8 +7,31 @@ from sqlalchemy.orm import Session
 
 from jrn_dagster.db.models import WebhookEventRow
 from jrn_dagster.db.upsert import insert_ignoring_conflicts
-from jrn_dagster.domain.errors import NotFoundError
-from jrn_dagster.domain.records import WebhookEvent
+from jrn_dagster.domain.errors import InvalidInputError, NotFoundError
+from jrn_dagster.domain.push import PushEvent, normalize_push
+from jrn_dagster.domain.records import Push, WebhookEvent
+
+PUSH_EVENT = "push"
+
+
+def push_facts(event_type: str, payload: Any, push: PushEvent | None) -> dict[str, Any]:
+    """The columns a push keeps beside its payload (none for other events, or a payload that
+    does not normalise: the sensor reports those as invalid)."""
+    if event_type != PUSH_EVENT:
+        return {}
+    if push is None:
+        try:
+            push = normalize_push(payload)
+        except InvalidInputError:
+            return {}
+    return {
+        "repo_key": push.coordinate.key,
+        "branch": push.branch,
+        "before_sha": push.before,
+        "after_sha": push.after,
+        "forced": push.forced,
+        "installation_id": push.installation_id,
+    }
 
 
 class WebhookEventRepository:
@@ -21,11 +45,13 @@ class WebhookEventRepository:
         event_type: str,
         payload: dict[str, Any],
         headers: dict[str, str],
+        push: PushEvent | None = None,
     ) -> tuple[WebhookEvent, bool]:
         """Store a delivery once. Returns the stored event and whether this call created it.
 
         A redelivery reuses the delivery GUID; the unique constraint decides, so concurrent
-        receivers (or receiver replicas) never store one twice.
+        receivers (or receiver replicas) never store one twice. ``push``: the payload already
+        normalised (it is normalised here otherwise).
         """
         existing = self._by_delivery(delivery_id)
         if existing is not None:
@@ -38,6 +64,7 @@ class WebhookEventRepository:
             event_type=event_type,
             payload=payload,
             headers=headers,
+            **push_facts(event_type, payload, push),
         )
         inserted = self._session.execute(
             statement.returning(*WebhookEventRow.__table__.columns)
@@ -76,6 +103,64 @@ class WebhookEventRepository:
         query = select(WebhookEventRow).where(condition).order_by(WebhookEventRow.id).limit(limit)
         return [WebhookEvent.model_validate(row) for row in self._session.scalars(query)]
 
+    def pushes(
+        self,
+        repo_key: str,
+        branch: str,
+        *,
+        after_id: int = 0,
+        up_to_id: int | None = None,
+        since: datetime | None = None,
+        newest_first: bool = False,
+        limit: int = 1000,
+    ) -> list[Push]:
+        """Stored pushes to one branch of one repository with ids in ``(after_id, up_to_id]``
+        received at or after ``since``; the oldest ``limit`` (or the newest), oldest first."""
+        query = select(*_PUSH_COLUMNS).where(
+            WebhookEventRow.repo_key == repo_key,
+            WebhookEventRow.branch == branch,
+            WebhookEventRow.id > after_id,
+        )
+        if up_to_id is not None:
+            query = query.where(WebhookEventRow.id <= up_to_id)
+        if since is not None:
+            query = query.where(WebhookEventRow.received_at >= since)
+        order = WebhookEventRow.id.desc() if newest_first else WebhookEventRow.id
+        pushes = [_push(row) for row in self._session.execute(query.order_by(order).limit(limit))]
+        return sorted(pushes, key=lambda push: push.event_id)
+
+    def last_push_id(self, repo_key: str, branch: str) -> int:
+        """The newest stored push to one branch of one repository (0: none)."""
+        return (
+            self._session.scalar(
+                select(WebhookEventRow.id)
+                .where(WebhookEventRow.repo_key == repo_key, WebhookEventRow.branch == branch)
+                .order_by(WebhookEventRow.id.desc())
+                .limit(1)
+            )
+            or 0
+        )
+
+    def pushes_by_id(self, event_ids: Sequence[int]) -> list[Push]:
+        if not event_ids:
+            return []
+        rows = self._session.execute(
+            select(*_PUSH_COLUMNS)
+            .where(WebhookEventRow.id.in_(list(event_ids)), WebhookEventRow.branch.is_not(None))
+            .order_by(WebhookEventRow.id)
+        )
+        return [_push(row) for row in rows]
+
+    def received(self, *, after_id: int, up_to_id: int) -> list[tuple[int, datetime]]:
+        """(id, received time) of every event in ``(after_id, up_to_id]``, oldest first: where
+        ids are missing, a transaction may still be inserting a push."""
+        rows = self._session.execute(
+            select(WebhookEventRow.id, WebhookEventRow.received_at)
+            .where(WebhookEventRow.id > after_id, WebhookEventRow.id <= up_to_id)
+            .order_by(WebhookEventRow.id)
+        )
+        return [(event_id, received) for event_id, received in rows]
+
     def max_id(self) -> int:
         return (
             self._session.scalar(
@@ -88,3 +173,27 @@ class WebhookEventRepository:
         return self._session.scalar(
             select(WebhookEventRow).where(WebhookEventRow.delivery_id == delivery_id)
         )
+
+
+_PUSH_COLUMNS = (
+    WebhookEventRow.id,
+    WebhookEventRow.repo_key,
+    WebhookEventRow.branch,
+    WebhookEventRow.before_sha,
+    WebhookEventRow.after_sha,
+    WebhookEventRow.forced,
+    WebhookEventRow.received_at,
+)
+
+
+def _push(row: Any) -> Push:
+    event_id, repo_key, branch, before, after, forced, received = row
+    return Push(
+        event_id=event_id,
+        repo_key=repo_key,
+        branch=branch,
+        before_sha=before,
+        after_sha=after,
+        forced=bool(forced),
+        received_at=received,
+    )

@@ -113,6 +113,16 @@ class SpaceRepository:
         )
         return [_binding(row) for row in rows]
 
+    def active_bindings_of_source(self, source_id: int) -> list[tuple[int, str | None]]:
+        """(space id, JRN pattern) of a source's enabled bindings to spaces not archived."""
+        rows = self._session.execute(
+            select(BindingRow.space_id, BindingRow.jrn_pattern)
+            .join(SpaceRow, SpaceRow.id == BindingRow.space_id)
+            .where(BindingRow.source_id == source_id, BindingRow.enabled, ~SpaceRow.archived)
+            .order_by(BindingRow.space_id)
+        )
+        return [(space_id, pattern) for space_id, pattern in rows]
+
     def _space(self, row: SpaceRow, bindings: list[Binding] | None = None) -> Space:
         if bindings is None:
             bindings = self.bindings_of_space(row.id)

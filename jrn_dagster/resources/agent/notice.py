@@ -2,9 +2,17 @@ import posixpath
 from collections import defaultdict
 
 from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.coverage import RangeDecision
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.notice import apply_notice
 from jrn_dagster.resources.agent.base import AgentResource, AgentTask
+
+
+def _said(commits: RangeDecision) -> str | None:
+    """A rewritten history is worth telling the reader about."""
+    if commits.comparison.rewrites:
+        return commits.comparison.describe(commits.base_sha)
+    return None
 
 
 class NoticeAgent(AgentResource):
@@ -37,6 +45,7 @@ class NoticeAgent(AgentResource):
                         base_sha=base,
                         head_sha=head,
                         compare_url=coordinate.compare_url(base, head) if base else None,
+                        comparison=_said(checkout.range),
                     )
                 except InvalidInputError as error:
                     warnings.append(f"{doc.path}: no notice added: {error}")
