@@ -10,9 +10,10 @@ from typing import Any, NoReturn
 import click
 from pydantic import BaseModel
 
-from jrn_dagster.db.engine import resolve_database_url
+from jrn_dagster.db.engine import describe_url, resolve_database_url, sqlite_file_path
 from jrn_dagster.db.migrate import ensure_up_to_date
 from jrn_dagster.db.unit_of_work import Database, UnitOfWork
+from jrn_dagster.domain.errors import InvalidInputError
 
 EXIT_INVALID_INPUT = 2
 
@@ -23,15 +24,39 @@ class CliContext:
     _database: Database | None = field(default=None, repr=False)
 
     @property
+    def url(self) -> str:
+        return resolve_database_url(self.database_url)
+
+    @property
     def database(self) -> Database:
+        """The database, created if it is a SQLite file that does not exist yet: for the
+        commands that create it (``db upgrade``, ``demo``). Others use ``existing_database``."""
         if self._database is None:
-            self._database = Database(resolve_database_url(self.database_url))
+            self._database = Database(self.url)
         return self._database
+
+    def existing_url(self) -> str:
+        """The URL, refusing a SQLite file that does not exist: connecting would leave an empty
+        file (and its directory) behind, which no command but ``db upgrade`` can use."""
+        url = self.url
+        path = sqlite_file_path(url)
+        if path is not None and not path.exists():
+            raise InvalidInputError(
+                f"database {describe_url(url)} does not exist: create it with "
+                "`jrn-dagster db upgrade`"
+            )
+        return url
+
+    def existing_database(self) -> Database:
+        if self._database is None:
+            self.existing_url()
+        return self.database
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
-        ensure_up_to_date(self.database)
-        with self.database.unit_of_work() as uow:
+        database = self.existing_database()
+        ensure_up_to_date(database)
+        with database.unit_of_work() as uow:
             yield uow
 
     def close(self) -> None:

@@ -67,8 +67,9 @@ def events_ingest(
             f"event type {event_type!r} is not stored (handled: "
             f"{', '.join(sorted(HANDLED_EVENT_TYPES))}); nothing stored"
         )
-    ensure_up_to_date(cli.database)
-    stored = store_delivery(cli.database, delivery)
+    database = cli.existing_database()
+    ensure_up_to_date(database)
+    stored = store_delivery(database, delivery)
     event = stored.event
     if as_json:
         echo_json(

@@ -1,6 +1,7 @@
 import click
 
 from jrn_dagster.cli.context import CliContext, echo_json, echo_table, pass_cli
+from jrn_dagster.domain.records import Binding
 
 
 @click.group(help="Doc spaces and the sources bound to them.")
@@ -38,19 +39,62 @@ def space_archive(cli: CliContext, slug: str) -> None:
 @space.command("bind")
 @click.argument("slug")
 @click.argument("source")
-@click.option("--jrn-pattern", help="Only events whose JRN matches ('*' one segment, '**' any).")
-@click.option("--disabled", is_flag=True, help="Bind, but do not trigger runs yet.")
+@click.option(
+    "--jrn-pattern",
+    help="Only events whose JRN matches ('*' one segment, '**' any), e.g. 'jrn::path:/**/main'.",
+)
+@click.option("--no-jrn-pattern", is_flag=True, help="Remove the binding's pattern.")
+@click.option(
+    "--enabled/--disabled",
+    default=None,
+    help="Trigger runs or not (a new binding is enabled; an existing one keeps its state).",
+)
 @pass_cli
 def space_bind(
-    cli: CliContext, slug: str, source: str, jrn_pattern: str | None, disabled: bool
+    cli: CliContext,
+    slug: str,
+    source: str,
+    jrn_pattern: str | None,
+    no_jrn_pattern: bool,
+    enabled: bool | None,
 ) -> None:
-    """Bind SOURCE to space SLUG (again: re-enables; the pattern changes only when given)."""
+    """Bind SOURCE to space SLUG. On an existing binding only what is given changes."""
     with cli.unit_of_work() as uow:
-        binding = uow.spaces.bind(slug, source, jrn_pattern=jrn_pattern, enabled=not disabled)
+        before = uow.spaces.find_binding(slug, source)
+        after = uow.spaces.bind(
+            slug, source, jrn_pattern=jrn_pattern, clear_pattern=no_jrn_pattern, enabled=enabled
+        )
         uow.commit()
+    if before is None:
+        click.echo(f"space {slug!r} bound to source {source!r} ({_describe_binding(after)})")
+        return
+    changes = _binding_changes(before, after)
+    if changes:
+        click.echo(f"space {slug!r} binding to source {source!r} changed: {'; '.join(changes)}")
+    else:
+        click.echo(
+            f"space {slug!r} is already bound to source {source!r} "
+            f"({_describe_binding(after)}): nothing changed"
+        )
+
+
+def _describe_binding(binding: Binding) -> str:
     state = "enabled" if binding.enabled else "disabled"
-    pattern = f", pattern {binding.jrn_pattern!r}" if binding.jrn_pattern else ""
-    click.echo(f"space {slug!r} bound to source {source!r} ({state}{pattern})")
+    return state + (f", pattern {binding.jrn_pattern!r}" if binding.jrn_pattern else "")
+
+
+def _binding_changes(before: Binding, after: Binding) -> list[str]:
+    changes = []
+    if before.enabled != after.enabled:
+        changes.append("enabled" if after.enabled else "disabled")
+    if before.jrn_pattern != after.jrn_pattern:
+        if after.jrn_pattern is None:
+            changes.append(f"pattern {before.jrn_pattern!r} removed")
+        elif before.jrn_pattern is None:
+            changes.append(f"pattern {after.jrn_pattern!r} set")
+        else:
+            changes.append(f"pattern {before.jrn_pattern!r} -> {after.jrn_pattern!r}")
+    return changes
 
 
 @space.command("unbind")
