@@ -11,6 +11,7 @@ from jrn_dagster.db.repositories.changesets import ChangesetRepository
 from jrn_dagster.db.repositories.cursors import CursorRepository
 from jrn_dagster.db.repositories.docs import DocRepository
 from jrn_dagster.db.repositories.events import WebhookEventRepository
+from jrn_dagster.db.repositories.installations import InstallationRepository
 from jrn_dagster.db.repositories.integrations import IntegrationRepository
 from jrn_dagster.db.repositories.matching import MatchingRepository
 from jrn_dagster.db.repositories.runs import RunRecordRepository
@@ -36,6 +37,7 @@ class UnitOfWork:
         self.runs = RunRecordRepository(session)
         self.cursors = CursorRepository(session)
         self.changesets = ChangesetRepository(session)
+        self.installations = InstallationRepository(session)
 
     def __enter__(self) -> Self:
         return self
