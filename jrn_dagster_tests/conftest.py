@@ -58,3 +58,10 @@ def database(database_url: str) -> Iterator[Database]:
         yield db
     finally:
         db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_dagster_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI commands keep partitions on the instance in $DAGSTER_HOME: a developer's own
+    instance must never receive a test's partitions. Tests that want one set it."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)

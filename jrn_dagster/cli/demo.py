@@ -1,6 +1,6 @@
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -26,7 +26,7 @@ def demo(cli: CliContext) -> None:
 
     from jrn_dagster.demo.flow import run_demo
 
-    console = Console(highlight=False)
+    console = output_console()
     console.print(
         f"[bold]jrn-dagster demo[/] DAGSTER_HOME={escape(str(home))} "
         f"database={escape(cli.database.describe())}"
@@ -36,6 +36,14 @@ def demo(cli: CliContext) -> None:
     _report(console, result, home)
     if not result.success:
         raise SystemExit(1)
+
+
+def output_console(file: IO[str] | None = None) -> Console:
+    """Rich output that wraps lines only on a terminal. Elsewhere (a pipe, a file, CI logs)
+    rich would wrap at 80 columns mid-phrase; lines there are left whole for grep and copy."""
+    console = Console(file=file, highlight=False)
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 def _report(console: Console, result: "DemoResult", home: Path) -> None:

@@ -7,6 +7,7 @@ import click
 from jrn_dagster.cli.context import CliContext, echo_json, echo_table, fail, pass_cli
 from jrn_dagster.db.migrate import ensure_up_to_date
 from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.installations import LIFECYCLE_EVENT_TYPES, normalize_installation_event
 from jrn_dagster.domain.push import normalize_push
 from jrn_dagster.domain.records import WebhookEvent
 from jrn_dagster.services.matching import EventMatch, Outcome, safe_match
@@ -34,7 +35,10 @@ def events() -> None:
 @events.command("ingest")
 @click.argument("file", type=click.File("rb"), required=False)
 @click.option(
-    "--event", "event_type", required=True, help="Event type, as in X-GitHub-Event (push)."
+    "--event",
+    "event_type",
+    required=True,
+    help="Event type, as in X-GitHub-Event (push, installation, installation_repositories).",
 )
 @click.option(
     "--delivery",
@@ -68,15 +72,23 @@ def events_ingest(
             f"event type {event_type!r} is not stored (handled: "
             f"{', '.join(sorted(HANDLED_EVENT_TYPES))}); nothing stored"
         )
-    ensure_up_to_date(cli.database)
-    stored = store_delivery(cli.database, delivery)
+    database = cli.existing_database()
+    ensure_up_to_date(database)
+    stored = store_delivery(database, delivery)
     event = stored.event
     if as_json:
-        echo_json(
-            {"event_id": event.id, "delivery_id": event.delivery_id, "created": stored.created}
-        )
+        answer: dict[str, object] = {
+            "event_id": event.id,
+            "delivery_id": event.delivery_id,
+            "created": stored.created,
+        }
+        if stored.lifecycle is not None:
+            answer["applied"] = stored.lifecycle.describe()
+        echo_json(answer)
     elif stored.created:
         click.echo(f"stored: event {event.id} (delivery {event.delivery_id}, {_summary(event)})")
+        if stored.lifecycle is not None:
+            click.echo(f"applied: {stored.lifecycle.describe()}")
     else:
         click.echo(f"duplicate: delivery {event.delivery_id} is already stored as event {event.id}")
 
@@ -135,6 +147,11 @@ def events_show(cli: CliContext, event_id: int) -> None:
 def _summary(event: WebhookEvent, match: EventMatch | None = None) -> str:
     if match is not None and match.outcome in (Outcome.INVALID, Outcome.DUPLICATE):
         return f"{match.outcome.value}: {match.detail}"
+    if event.event_type in LIFECYCLE_EVENT_TYPES:
+        try:
+            return normalize_installation_event(event.event_type, event.payload).summary()
+        except InvalidInputError as error:
+            return f"unreadable: {error}"
     if event.event_type != "push":
         return "-"
     try:

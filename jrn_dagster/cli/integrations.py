@@ -54,6 +54,12 @@ def integration_add(
         echo_json(added)
     else:
         click.echo(f"integration {added.name!r} added (id {added.id}, {added.kind}, {added.host})")
+        if added.status is not IntegrationStatus.ACTIVE:
+            state = "deleted" if added.status is IntegrationStatus.REVOKED else "suspended"
+            click.echo(
+                f"it starts {added.status}: stored GitHub App lifecycle deliveries say "
+                f"installation {added.installation_id} is {state} (`jrn-dagster events list`)"
+            )
 
 
 @integration.command("list")

@@ -45,7 +45,7 @@ class JrnGroup(click.Group):
 
 def _url_of(ctx: click.Context) -> str:
     obj = ctx.find_object(CliContext)
-    return obj.database.url if obj else "?"
+    return obj.url if obj else "?"
 
 
 @click.group(cls=JrnGroup)

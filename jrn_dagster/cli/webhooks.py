@@ -1,7 +1,6 @@
 import click
 
 from jrn_dagster.cli.context import CliContext, pass_cli
-from jrn_dagster.db.engine import resolve_database_url
 from jrn_dagster.webhooks.server import (
     DEFAULT_DATABASE_TIMEOUT_SECONDS,
     DEFAULT_HOST,
@@ -52,7 +51,7 @@ def webhooks_serve(
     configure_logging("json" if log_format == "json" else "logfmt")
     secret = secret_from_environment()
     serve(
-        resolve_database_url(cli.database_url),
+        cli.existing_url(),
         secret,
         host=host,
         port=port,

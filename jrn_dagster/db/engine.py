@@ -38,8 +38,11 @@ def normalize_database_url(url: str) -> URL:
     """
     try:
         parsed = make_url(url)
-    except Exception as error:  # sqlalchemy.exc.ArgumentError, ValueError
-        raise InvalidInputError(f"invalid database URL: {_without_password(url)}") from error
+    except Exception as error:  # sqlalchemy.exc.ArgumentError, ValueError (e.g. a bad port)
+        raise InvalidInputError(
+            f"invalid database URL {_masked(url)!r}: expected sqlite:///PATH or "
+            "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+        ) from error
     if parsed.drivername in {"postgres", "postgresql"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if not (parsed.drivername.startswith("postgresql") or parsed.drivername.startswith("sqlite")):
@@ -55,11 +58,24 @@ def describe_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def _without_password(url: str) -> str:
-    try:
-        return describe_url(url)
-    except Exception:
-        return "<unparseable>"
+def _masked(url: str, limit: int = 120) -> str:
+    """An unparseable URL as it can be shown: everything before its last ``@`` (user and
+    password, whatever their form) replaced, and bounded."""
+    if "@" in url:
+        scheme, separator, _ = url.partition("://")
+        tail = url.rsplit("@", 1)[1]
+        url = f"{scheme}://***@{tail}" if separator else f"***@{tail}"
+    return url if len(url) <= limit else url[: limit - 3] + "..."
+
+
+def sqlite_file_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = normalize_database_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database)
 
 
 def create_database_engine(url: str, *, timeout_seconds: float | None = None) -> Engine:

@@ -309,3 +309,46 @@ class ChangesetDocRow(Base):
     # NULL: the proposal creates the doc.
     base_version: Mapped[int | None] = mapped_column(Integer)
     proposed_content: Mapped[str] = mapped_column(Text)
+
+
+class GitHubInstallationRow(Base):
+    """What GitHub's lifecycle deliveries said about one App installation (installation ids
+    are unique per host). Written where the delivery is stored, in its transaction."""
+
+    __tablename__ = "github_installations"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    installation_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    app_id: Mapped[int | None] = mapped_column(BigIntId)
+    account: Mapped[str | None] = mapped_column(String(200))
+    repository_selection: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    # The stored delivery that last changed this row (``webhook_events.id``).
+    event_id: Mapped[int] = mapped_column(BigIntId)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class GitHubInstallationRepositoryRow(Base):
+    """A repository an installation was said to cover or to have lost. Only repositories that
+    lifecycle deliveries named have a row: an installation covers a repository unless a row
+    says it lost it (``covered`` false), which the matching query checks."""
+
+    __tablename__ = "github_installation_repositories"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["host", "installation_id"],
+            ["github_installations.host", "github_installations.installation_id"],
+            ondelete="CASCADE",
+            name="fk_github_installation_repositories_installation",
+        ),
+    )
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    installation_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    # host/owner/name lower-cased, as ``sources.repo_key``.
+    repo_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(400))
+    repository_id: Mapped[int | None] = mapped_column(BigIntId)
+    covered: Mapped[bool] = mapped_column(Boolean)
+    event_id: Mapped[int] = mapped_column(BigIntId)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

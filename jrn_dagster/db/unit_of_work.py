@@ -11,6 +11,7 @@ from jrn_dagster.db.repositories.changesets import ChangesetRepository
 from jrn_dagster.db.repositories.coverage import CoverageRepository
 from jrn_dagster.db.repositories.docs import DocRepository
 from jrn_dagster.db.repositories.events import WebhookEventRepository
+from jrn_dagster.db.repositories.installations import InstallationRepository
 from jrn_dagster.db.repositories.integrations import IntegrationRepository
 from jrn_dagster.db.repositories.matching import MatchingRepository
 from jrn_dagster.db.repositories.sources import SourceRepository
@@ -34,6 +35,7 @@ class UnitOfWork:
         self.matching = MatchingRepository(session)
         self.coverage = CoverageRepository(session)
         self.changesets = ChangesetRepository(session)
+        self.installations = InstallationRepository(session)
 
     def __enter__(self) -> Self:
         return self

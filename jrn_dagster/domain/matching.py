@@ -72,6 +72,15 @@ class RepositoryBinding:
 
 
 @dataclass(frozen=True, slots=True)
+class InstallationNews:
+    """What a GitHub App lifecycle delivery said (a state, or that a repository was lost),
+    and the stored event that said it."""
+
+    what: str
+    event_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class RepositorySource:
     source_id: int
     source_name: str
@@ -83,6 +92,8 @@ class RepositorySource:
     integration_status: str | None
     integration_host: str | None
     integration_installation_id: int | None
+    installation: InstallationNews | None = None  # the installation's last known state
+    lost_by_installation: InstallationNews | None = None  # the repository left it
     bindings: list[RepositoryBinding] = field(default_factory=list)
 
 
@@ -103,7 +114,14 @@ def source_drop_reason(push: PushEvent, source: RepositorySource) -> str | None:
     if not source.enabled:
         return "source disabled"
     if source.integration_status != "active":
-        return f"integration {source.integration_name!r} is {source.integration_status}"
+        reason = f"integration {source.integration_name!r} is {source.integration_status}"
+        news = source.installation
+        if news is not None and news.what != "active":
+            reason += (
+                f": GitHub App installation {source.integration_installation_id} is "
+                f"{news.what} (event {news.event_id})"
+            )
+        return reason
     if source.integration_host != push.host:
         return f"integration {source.integration_name!r} is for host {source.integration_host}"
     if source.integration_kind == "github_app" and (
@@ -112,6 +130,11 @@ def source_drop_reason(push: PushEvent, source: RepositorySource) -> str | None:
         return (
             f"GitHub App installation {source.integration_installation_id} is not the event's "
             f"({push.installation_id if push.installation_id is not None else 'none'})"
+        )
+    if source.lost_by_installation is not None:
+        return (
+            f"repository {push.owner}/{push.repo} was removed from GitHub App installation "
+            f"{source.integration_installation_id} (event {source.lost_by_installation.event_id})"
         )
     if source.branch is not None and source.branch != push.branch:
         return f"source follows branch {source.branch!r}, push is to {push.branch!r}"

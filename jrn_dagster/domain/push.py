@@ -199,22 +199,27 @@ def _host(repository: dict[str, Any]) -> str:
         url = _optional_string(repository, key, f"repository.{key}")
         if url is None:
             continue
-        field = f"repository.{key}"
         try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise _problem(field, f"is not a URL: {url!r}") from None
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise _problem(field, f"is not an http(s) URL: {url!r}")
-        if port is not None and port not in {80, 443}:
-            raise _problem(field, f"names port {port}: git hosts on other ports are not supported")
-        try:
-            host = validate_host(parts.hostname)
+            return host_of_url(url)
         except InvalidInputError as error:
-            raise _problem(field, str(error)) from None
-        return _API_HOSTS.get(host, host)
+            raise _problem(f"repository.{key}", str(error)) from None
     raise _problem("repository.html_url", "is missing (and so are clone_url and url)")
+
+
+def host_of_url(url: str) -> str:
+    """The git host a GitHub URL names (an ``api.github.com`` URL names github.com). Raises
+    ``InvalidInputError`` with the reason, worded to follow the name of the field."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise InvalidInputError(f"is not a URL: {url!r}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise InvalidInputError(f"is not an http(s) URL: {url!r}")
+    if port is not None and port not in {80, 443}:
+        raise InvalidInputError(f"names port {port}: git hosts on other ports are not supported")
+    host = validate_host(parts.hostname)
+    return _API_HOSTS.get(host, host)
 
 
 def _installation_id(payload: dict[str, Any]) -> int | None:

@@ -60,6 +60,19 @@ def validate_branch(name: str) -> str:
     return name
 
 
+def validate_source_branch(name: str) -> str:
+    """The branch a source follows: a branch *name*. A full ref such as ``refs/heads/main`` is
+    a valid branch name for git (it would be ``refs/heads/refs/heads/main``) but is never what
+    was meant, and such a source never matches a push: it is refused with the name to give."""
+    if name.startswith("refs/"):
+        if name.startswith("refs/heads/") and len(name) > len("refs/heads/"):
+            hint = f"give the branch name: --branch {name.removeprefix('refs/heads/')}"
+        else:
+            hint = "sources follow branches (tag pushes start nothing)"
+        raise InvalidInputError(f"invalid branch {name!r}: it is a full ref name; {hint}")
+    return validate_branch(name)
+
+
 def is_sha(value: str) -> bool:
     return bool(_SHA.fullmatch(value))
 

@@ -13,13 +13,18 @@ from enum import StrEnum
 from typing import IO, Any
 
 from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.installations import (
+    LIFECYCLE_EVENT_TYPES,
+    InstallationChange,
+    normalize_installation_event,
+)
 from jrn_dagster.domain.push import PushEvent, normalize_push
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # GitHub caps webhook payloads at 25 MB and does not deliver larger ones.
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
 PING_EVENT = "ping"
-HANDLED_EVENT_TYPES = frozenset({"push"})
+HANDLED_EVENT_TYPES = frozenset({"push", *LIFECYCLE_EVENT_TYPES})
 
 # Kept with the event, in GitHub's spelling. Never the signature headers.
 KEPT_HEADERS = (
@@ -55,6 +60,8 @@ class Delivery:
     payload: dict[str, Any]
     headers: dict[str, str]
     push: PushEvent | None
+    # GitHub App lifecycle (installation, installation_repositories): applied where it is stored.
+    installation: InstallationChange | None = None
 
     @property
     def kind(self) -> DeliveryKind:
@@ -72,6 +79,7 @@ def prepare_delivery(
 
     A push payload must normalise (a tag push or a branch deletion does: it is stored and starts
     nothing); one that does not is refused, so the sensor never meets a payload it cannot read.
+    GitHub App lifecycle payloads must normalise too: storing one changes integrations.
     """
     event_type = validate_event_type(event_type)
     delivery_id = validate_delivery_id(delivery_id)
@@ -79,12 +87,18 @@ def prepare_delivery(
         raise InvalidInputError(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes")
     payload = parse_json_object(body)
     push = normalize_push(payload) if event_type == "push" else None
+    installation = (
+        normalize_installation_event(event_type, payload)
+        if event_type in LIFECYCLE_EVENT_TYPES
+        else None
+    )
     return Delivery(
         delivery_id=delivery_id,
         event_type=event_type,
         payload=payload,
         headers=kept_headers(headers),
         push=push,
+        installation=installation,
     )
 
 

@@ -1,12 +1,16 @@
 """Durable, deduplicated storage of deliveries, and how database failures are told apart."""
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import exc
 
 from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.domain.installations import InstallationEffect
 from jrn_dagster.domain.records import WebhookEvent
 from jrn_dagster.webhooks.deliveries import Delivery
+
+logger = logging.getLogger(__name__)
 
 # Failures of the database, not of the request: the sender should retry (HTTP 503).
 _UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
@@ -16,10 +20,14 @@ _UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.
 class StoredDelivery:
     event: WebhookEvent
     created: bool  # False: a redelivery of an event stored before
+    lifecycle: InstallationEffect | None = None  # what a GitHub App lifecycle delivery changed
 
 
 def store_delivery(database: Database, delivery: Delivery) -> StoredDelivery:
     """Commit the delivery in one transaction; a known delivery id stores nothing new.
+
+    A GitHub App lifecycle delivery is applied in the same transaction (installation state,
+    repositories, integration status), once: a redelivery applies nothing again.
 
     Synchronous: the receiver runs it in a worker thread. On SQLite the transaction takes the
     write lock at BEGIN, so concurrent writers wait for the busy timeout instead of failing on
@@ -33,8 +41,23 @@ def store_delivery(database: Database, delivery: Delivery) -> StoredDelivery:
             headers=delivery.headers,
             push=delivery.push,
         )
+        lifecycle = None
+        if created and delivery.installation is not None:
+            lifecycle = uow.installations.apply(delivery.installation, event.id)
         uow.commit()
-    return StoredDelivery(event=event, created=created)
+    if lifecycle is not None and delivery.installation is not None:
+        logger.info(
+            "GitHub App lifecycle applied",
+            extra={
+                "fields": {
+                    "event_id": event.id,
+                    "installation": delivery.installation.installation_id,
+                    "action": delivery.installation.action,
+                    "effect": lifecycle.describe(),
+                }
+            },
+        )
+    return StoredDelivery(event=event, created=created, lifecycle=lifecycle)
 
 
 def check_database(database: Database) -> int:

@@ -9,6 +9,8 @@ import pytest
 
 from jrn_dagster_tests.support.cli import cli_json, run_cli
 
+SOURCES = "jrn::path:/home/global/sources"
+
 
 def _setup(url: str) -> None:
     for args in [
@@ -93,6 +95,21 @@ def test_docs_from_stdin_and_file(database_url: str, tmp_path: Path) -> None:
         (["integration", "add", "t", "--kind", "github_app", "--app-id", "1"], "--app-id"),
         (["doc", "show", "docs-a", "missing.md"], "does not exist"),
         (["source", "link", "widgets-local", "--integration", "app"], "is for host"),
+        # A well-formed pattern that can never match: it would silently replace a good one.
+        (["space", "bind", "docs-b", "widgets", "--jrn-pattern", "not-a-jrn"], "can never match"),
+        (
+            ["space", "bind", "docs-b", "widgets", "--jrn-pattern", f"{SOURCES}/github/acme/x/**"],
+            "can never match a push to source 'widgets'",
+        ),
+        (
+            ["space", "bind", "docs-b", "widgets", "--jrn-pattern", "**", "--no-jrn-pattern"],
+            "not both",
+        ),
+        (
+            ["source", "add", "x", "--repo", "github.com/a/b", "--branch", "refs/heads/main"],
+            "full ref name; give the branch name: --branch main",
+        ),
+        (["source", "add", "x", "--branch", "refs/tags/v1"], "sources follow branches"),
     ],
 )
 def test_invalid_input_exits_2_with_one_line_and_writes_nothing(
@@ -110,6 +127,7 @@ def test_invalid_input_exits_2_with_one_line_and_writes_nothing(
 
 
 def test_unmigrated_database_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "new.sqlite").touch()  # an empty SQLite database
     result = run_cli(f"sqlite:///{tmp_path}/new.sqlite", "source", "list")
     assert result.exit_code == 2
     assert "run `jrn-dagster db upgrade`" in result.stderr

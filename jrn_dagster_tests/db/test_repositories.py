@@ -142,10 +142,15 @@ def test_binding_upsert(database: Database) -> None:
         assert not disabled.enabled
         assert disabled.jrn_pattern == "jrn::path:/**/main"  # kept: no pattern given
         again = uow.spaces.bind("docs-b", "widgets")
-        assert again.enabled  # re-binding re-enables
+        assert not again.enabled  # only what is given changes
         assert again.jrn_pattern == "jrn::path:/**/main"
-        replaced = uow.spaces.bind("docs-b", "widgets", jrn_pattern="jrn::path:/**/dev")
-        assert replaced.jrn_pattern == "jrn::path:/**/dev"
+        enabled = uow.spaces.bind("docs-b", "widgets", enabled=True)
+        assert enabled.enabled
+        replaced = uow.spaces.bind("docs-b", "widgets", jrn_pattern="jrn::path:/**/Widgets/main")
+        assert replaced.jrn_pattern == "jrn::path:/**/Widgets/main"
+        assert replaced.enabled
+        cleared = uow.spaces.bind("docs-b", "widgets", clear_pattern=True)
+        assert cleared.jrn_pattern is None
         uow.commit()
     with database.unit_of_work() as uow:
         assert len(uow.spaces.get_by_slug("docs-b").bindings) == 1

@@ -3,7 +3,13 @@ import subprocess
 import pytest
 
 from jrn_dagster.domain.errors import InvalidInputError
-from jrn_dagster.domain.refs import branch_name_problem, is_zero_sha, validate_branch, validate_sha
+from jrn_dagster.domain.refs import (
+    branch_name_problem,
+    is_zero_sha,
+    validate_branch,
+    validate_sha,
+    validate_source_branch,
+)
 
 VALID = ["main", "feature/x/y", "release-1.2", "user@host", "a.b", "UPPER/case", "x/y.z/w"]
 INVALID = [
@@ -63,3 +69,24 @@ def test_shas() -> None:
     assert is_zero_sha("0" * 40)
     assert is_zero_sha(None)
     assert not is_zero_sha("0" * 39 + "1")
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("refs/heads/main", "give the branch name: --branch main"),
+        ("refs/heads/feature/x", "give the branch name: --branch feature/x"),
+        ("refs/tags/v1.0", "sources follow branches"),
+        ("refs/heads/", "sources follow branches"),
+    ],
+)
+def test_a_source_branch_that_is_a_full_ref_is_refused_with_a_hint(name: str, hint: str) -> None:
+    with pytest.raises(InvalidInputError, match="full ref name") as refused:
+        validate_source_branch(name)
+    assert hint in str(refused.value)
+
+
+def test_source_branches_follow_the_branch_rules() -> None:
+    assert validate_source_branch("release/refs") == "release/refs"
+    with pytest.raises(InvalidInputError, match="invalid branch name"):
+        validate_source_branch("bad..name")

@@ -157,3 +157,144 @@ def send_push(
     return send_delivery(
         client, push_payload(**payload_fields), delivery_id=delivery_id, secret=secret
     )
+
+
+# GitHub App lifecycle deliveries: ``installation`` (created, deleted, suspend, unsuspend, ...)
+# and ``installation_repositories`` (added, removed), with every field GitHub's documented
+# payloads carry (the installation object, its account, permissions and events, the
+# repository entries, requester and sender), for github.com or a GitHub Enterprise Server host.
+
+
+def _urls(host: str) -> tuple[str, str]:
+    web = f"https://{host}"
+    return web, "https://api.github.com" if host == "github.com" else f"{web}/api/v3"
+
+
+def _github_user(login: str, host: str, *, user_id: int, kind: str = "User") -> dict[str, Any]:
+    web, api = _urls(host)
+    return {
+        "login": login,
+        "id": user_id,
+        "node_id": "MDQ6VXNlcjIxMDMxMDY3",
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{user_id}?v=4",
+        "gravatar_id": "",
+        "url": f"{api}/users/{login}",
+        "html_url": f"{web}/{login}",
+        "followers_url": f"{api}/users/{login}/followers",
+        "following_url": f"{api}/users/{login}/following{{/other_user}}",
+        "gists_url": f"{api}/users/{login}/gists{{/gist_id}}",
+        "starred_url": f"{api}/users/{login}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{api}/users/{login}/subscriptions",
+        "organizations_url": f"{api}/users/{login}/orgs",
+        "repos_url": f"{api}/users/{login}/repos",
+        "events_url": f"{api}/users/{login}/events{{/privacy}}",
+        "received_events_url": f"{api}/users/{login}/received_events",
+        "type": kind,
+        "site_admin": False,
+    }
+
+
+def repository_entry(full_name: str) -> dict[str, Any]:
+    """One entry of ``repositories``, ``repositories_added`` or ``repositories_removed``."""
+    digest = int(hashlib.sha1(full_name.encode(), usedforsecurity=False).hexdigest()[:7], 16)
+    return {
+        "id": 100_000_000 + digest,
+        "node_id": f"R_kgDO{digest:08X}",
+        "name": full_name.rpartition("/")[2],
+        "full_name": full_name,
+        "private": True,
+    }
+
+
+def installation_object(
+    installation_id: int,
+    *,
+    host: str = "github.com",
+    account: str = "acme",
+    app_id: int = 29310,
+    repository_selection: str = "selected",
+    suspended: bool = False,
+) -> dict[str, Any]:
+    """The ``installation`` object of a lifecycle payload."""
+    web, api = _urls(host)
+    suspender = _github_user("octocat", host, user_id=583231) if suspended else None
+    return {
+        "id": installation_id,
+        "client_id": "Iv1.8a61f9b3a7aba766",
+        "account": _github_user(account, host, user_id=21031067, kind="Organization"),
+        "repository_selection": repository_selection,
+        "access_tokens_url": f"{api}/app/installations/{installation_id}/access_tokens",
+        "repositories_url": f"{api}/installation/repositories",
+        "html_url": f"{web}/organizations/{account}/settings/installations/{installation_id}",
+        "app_id": app_id,
+        "app_slug": "jrn-docs-sync",
+        "target_id": 21031067,
+        "target_type": "Organization",
+        "permissions": {"contents": "read", "metadata": "read", "pull_requests": "write"},
+        "events": ["push", "pull_request"],
+        "created_at": "2026-11-02T09:14:07.000Z",
+        "updated_at": "2026-11-30T16:02:41.000Z",
+        "single_file_name": None,
+        "has_multiple_single_files": False,
+        "single_file_paths": [],
+        "suspended_by": suspender,
+        "suspended_at": "2026-11-30T16:02:41Z" if suspended else None,
+    }
+
+
+def _lifecycle_delivery(
+    action: str, installation: dict[str, Any], host: str, **fields: Any
+) -> dict[str, Any]:
+    """The envelope every lifecycle delivery shares, around its own ``fields``."""
+    payload = {"action": action, "installation": installation, **fields}
+    payload["requester"] = None
+    payload["sender"] = _github_user("octocat", host, user_id=583231)
+    return payload
+
+
+def installation_payload(
+    action: str,
+    *,
+    installation_id: int,
+    host: str = "github.com",
+    account: str = "acme",
+    repositories: list[str] | None = None,
+    repository_selection: str = "selected",
+) -> dict[str, Any]:
+    """An ``installation`` delivery. GitHub lists the repositories with ``created`` and
+    ``deleted`` (pass ``repositories``), not with ``suspend`` and ``unsuspend``."""
+    installation = installation_object(
+        installation_id,
+        host=host,
+        account=account,
+        repository_selection=repository_selection,
+        suspended=action == "suspend",
+    )
+    listed = {}
+    if repositories is not None:
+        listed["repositories"] = [repository_entry(name) for name in repositories]
+    return _lifecycle_delivery(action, installation, host, **listed)
+
+
+def installation_repositories_payload(
+    action: str,
+    *,
+    installation_id: int,
+    host: str = "github.com",
+    account: str = "acme",
+    added: list[str] | None = None,
+    removed: list[str] | None = None,
+    repository_selection: str = "selected",
+) -> dict[str, Any]:
+    """An ``installation_repositories`` delivery (``added`` or ``removed``)."""
+    installation = installation_object(
+        installation_id, host=host, account=account, repository_selection=repository_selection
+    )
+    return _lifecycle_delivery(
+        action,
+        installation,
+        host,
+        repository_selection=repository_selection,
+        repositories_added=[repository_entry(name) for name in added or []],
+        repositories_removed=[repository_entry(name) for name in removed or []],
+    )

@@ -106,7 +106,13 @@ def test_the_cli_and_the_receiver_share_one_dedup(database_url: str, database: D
         ),
         (encode(push_payload()), "push", "not a guid", "error: invalid delivery id 'not a guid'"),
         (encode(push_payload()), "Push", "d-1", "error: invalid event type 'Push'"),
-        (b'{"zen": "hi"}', "ping", "d-1", "error: event type 'ping' is not stored (handled: push)"),
+        (
+            b'{"zen": "hi"}',
+            "ping",
+            "d-1",
+            "error: event type 'ping' is not stored "
+            "(handled: installation, installation_repositories, push)",
+        ),
         (b'{"action": "x"}', "issues", "d-1", "error: event type 'issues' is not stored"),
         (b" " * (MAX_PAYLOAD_BYTES + 1), "push", "d-1", f"larger than {MAX_PAYLOAD_BYTES} bytes"),
     ],

@@ -71,6 +71,7 @@ def test_refuses_to_start_without_a_secret(tmp_path: Path, secret: str | None) -
 @pytest.fixture
 def unmigrated_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     if make_url(database_url).get_backend_name() == "sqlite":
+        (tmp_path / "empty.sqlite").touch()  # a SQLite database without tables
         yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
         return
     with temporary_postgres_database("jrn_unmigrated") as url:

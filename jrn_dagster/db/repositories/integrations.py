@@ -1,8 +1,9 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jrn_dagster.db.models import IntegrationRow
+from jrn_dagster.db.models import GitHubInstallationRow, IntegrationRow
 from jrn_dagster.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from jrn_dagster.domain.installations import InstallationState, integration_status_after
 from jrn_dagster.domain.records import (
     Integration,
     IntegrationKind,
@@ -29,18 +30,32 @@ class IntegrationRepository:
         private_key_env: str,
         host: str = "github.com",
     ) -> Integration:
+        """Active, unless lifecycle deliveries already said the installation is suspended or
+        deleted: then it starts as GitHub says (``integration_status_after``)."""
         if app_id <= 0 or installation_id <= 0:
             raise InvalidInputError("app id and installation id must be positive integers")
+        known = self._session.get(GitHubInstallationRow, (validate_host(host), installation_id))
+        status = IntegrationStatus.ACTIVE
+        if known is not None:
+            status = integration_status_after(status, InstallationState(known.state))
         return self._add(
             name,
             IntegrationKind.GITHUB_APP,
             host,
+            status=status,
             app_id=app_id,
             installation_id=installation_id,
             private_key_env=validate_env_var_name(private_key_env),
         )
 
-    def _add(self, name: str, kind: IntegrationKind, host: str, **fields: object) -> Integration:
+    def _add(
+        self,
+        name: str,
+        kind: IntegrationKind,
+        host: str,
+        status: IntegrationStatus = IntegrationStatus.ACTIVE,
+        **fields: object,
+    ) -> Integration:
         name = validate_name(name, "integration")
         if self._row_by_name(name) is not None:
             raise ConflictError(f"integration {name!r} already exists")
@@ -48,7 +63,7 @@ class IntegrationRepository:
             name=name,
             kind=kind.value,
             host=validate_host(host),
-            status=IntegrationStatus.ACTIVE.value,
+            status=status.value,
             **fields,
         )
         self._session.add(row)

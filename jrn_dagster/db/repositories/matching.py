@@ -1,16 +1,23 @@
 """The matching query of DESIGN §4: indexed SQL, true sources only."""
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from jrn_dagster.db.models import (
     BindingRow,
+    GitHubInstallationRepositoryRow,
+    GitHubInstallationRow,
     IntegrationRow,
     SourceCursorRow,
     SourceRow,
     SpaceRow,
 )
-from jrn_dagster.domain.matching import BindingCandidate, RepositoryBinding, RepositorySource
+from jrn_dagster.domain.matching import (
+    BindingCandidate,
+    InstallationNews,
+    RepositoryBinding,
+    RepositorySource,
+)
 from jrn_dagster.domain.records import IntegrationKind, IntegrationStatus
 
 
@@ -39,6 +46,14 @@ class MatchingRepository:
                 ),
             ),
         )
+        # A GitHub App installation covers a repository unless a lifecycle delivery said it
+        # lost it (token integrations have no installation, so nothing is ever lost for them).
+        lost_by_installation = exists().where(
+            GitHubInstallationRepositoryRow.host == IntegrationRow.host,
+            GitHubInstallationRepositoryRow.installation_id == IntegrationRow.installation_id,
+            GitHubInstallationRepositoryRow.repo_key == SourceRow.repo_key,
+            ~GitHubInstallationRepositoryRow.covered,
+        )
         query = (
             select(
                 SourceRow.id,
@@ -60,6 +75,7 @@ class MatchingRepository:
                 SourceRow.integration_id.is_not(None),
                 SourceRow.enabled,
                 or_(SourceRow.branch.is_(None), SourceRow.branch == branch),
+                ~lost_by_installation,
             )
             .order_by(SourceRow.id, SpaceRow.id)
         )
@@ -80,12 +96,30 @@ class MatchingRepository:
     def repository_sources(self, repo_key: str) -> list[RepositorySource]:
         """Every source of one repository with its integration and bindings, for ``--explain``."""
         rows = self._session.execute(
-            select(SourceRow, IntegrationRow)
+            select(
+                SourceRow, IntegrationRow, GitHubInstallationRow, GitHubInstallationRepositoryRow
+            )
             .outerjoin(IntegrationRow, IntegrationRow.id == SourceRow.integration_id)
+            .outerjoin(
+                GitHubInstallationRow,
+                and_(
+                    GitHubInstallationRow.host == IntegrationRow.host,
+                    GitHubInstallationRow.installation_id == IntegrationRow.installation_id,
+                ),
+            )
+            .outerjoin(
+                GitHubInstallationRepositoryRow,
+                and_(
+                    GitHubInstallationRepositoryRow.host == IntegrationRow.host,
+                    GitHubInstallationRepositoryRow.installation_id
+                    == IntegrationRow.installation_id,
+                    GitHubInstallationRepositoryRow.repo_key == SourceRow.repo_key,
+                ),
+            )
             .where(SourceRow.repo_key == repo_key)
             .order_by(SourceRow.id)
         ).all()
-        bindings: dict[int, list[RepositoryBinding]] = {source.id: [] for source, _ in rows}
+        bindings: dict[int, list[RepositoryBinding]] = {source.id: [] for source, *_ in rows}
         for binding in self._session.scalars(
             select(BindingRow)
             .where(BindingRow.source_id.in_(list(bindings)))
@@ -112,7 +146,17 @@ class MatchingRepository:
                 integration_status=integration.status if integration else None,
                 integration_host=integration.host if integration else None,
                 integration_installation_id=integration.installation_id if integration else None,
+                installation=(
+                    InstallationNews(installation.state, installation.event_id)
+                    if installation
+                    else None
+                ),
+                lost_by_installation=(
+                    InstallationNews("lost", repository.event_id)
+                    if repository is not None and not repository.covered
+                    else None
+                ),
                 bindings=bindings[source.id],
             )
-            for source, integration in rows
+            for source, integration, installation, repository in rows
         ]

@@ -5,7 +5,7 @@ from jrn_dagster.db.models import BindingRow, IntegrationRow, SourceRow
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from jrn_dagster.domain.records import Source
-from jrn_dagster.domain.refs import validate_branch
+from jrn_dagster.domain.refs import validate_source_branch
 from jrn_dagster.domain.validation import validate_name
 
 
@@ -26,7 +26,7 @@ class SourceRepository:
         name = validate_name(name, "source")
         coordinate = RepoCoordinate.parse(repo) if repo is not None else None
         if branch is not None:
-            validate_branch(branch)
+            validate_source_branch(branch)
         if self._row_by_name(name) is not None:
             raise ConflictError(f"source {name!r} already exists")
         integration_row = (

@@ -2,8 +2,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jrn_dagster.db.models import BindingRow, SourceRow, SpaceRow
-from jrn_dagster.domain.errors import ConflictError, NotFoundError
-from jrn_dagster.domain.jrn import validate_jrn_pattern
+from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from jrn_dagster.domain.jrn import validate_binding_pattern
 from jrn_dagster.domain.records import Binding, Space
 from jrn_dagster.domain.spaces import validate_slug
 
@@ -63,29 +64,54 @@ class SpaceRepository:
         source_name: str,
         *,
         jrn_pattern: str | None = None,
-        enabled: bool = True,
+        clear_pattern: bool = False,
+        enabled: bool | None = None,
     ) -> Binding:
-        """Create or update a binding. Re-binding sets ``enabled`` again (a plain re-bind
-        re-enables); the pattern is only replaced when one is given."""
+        """Create a binding, or change only what is given on an existing one: the pattern when
+        ``jrn_pattern`` is given (removed with ``clear_pattern``), the state when ``enabled``
+        is. A new binding is enabled unless ``enabled`` is False.
+
+        The pattern must be able to match a push to the source (``validate_binding_pattern``).
+        """
+        if clear_pattern and jrn_pattern is not None:
+            raise InvalidInputError("give a JRN pattern or remove it, not both")
         space = self._require(slug)
         source = self._session.scalar(select(SourceRow).where(SourceRow.name == source_name))
         if source is None:
             raise NotFoundError(f"source {source_name!r} does not exist")
         if jrn_pattern is not None:
-            validate_jrn_pattern(jrn_pattern)
+            validate_binding_pattern(
+                jrn_pattern,
+                coordinate=RepoCoordinate.parse(source.repo) if source.repo else None,
+                branch=source.branch,
+                source_name=source.name,
+            )
         row = self._session.get(BindingRow, (space.id, source.id))
         if row is None:
             row = BindingRow(
-                space_id=space.id, source_id=source.id, jrn_pattern=jrn_pattern, enabled=enabled
+                space_id=space.id,
+                source_id=source.id,
+                jrn_pattern=jrn_pattern,
+                enabled=True if enabled is None else enabled,
             )
             self._session.add(row)
         else:
-            row.enabled = enabled
-            if jrn_pattern is not None:
+            if enabled is not None:
+                row.enabled = enabled
+            if jrn_pattern is not None or clear_pattern:
                 row.jrn_pattern = jrn_pattern
         self._session.flush()
         self._session.refresh(row)
         return _binding(row)
+
+    def find_binding(self, slug: str, source_name: str) -> Binding | None:
+        row = self._session.scalar(
+            select(BindingRow)
+            .join(SpaceRow, SpaceRow.id == BindingRow.space_id)
+            .join(SourceRow, SourceRow.id == BindingRow.source_id)
+            .where(SpaceRow.slug == slug, SourceRow.name == source_name)
+        )
+        return _binding(row) if row is not None else None
 
     def unbind(self, slug: str, source_name: str) -> None:
         space = self._require(slug)
