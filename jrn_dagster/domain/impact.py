@@ -297,7 +297,7 @@ class PreparedRules:
         docs = self.docs
         impacted = [_impacted_doc(docs[i], found[i], max_evidence_per_doc) for i in found]
         impacted.sort(key=lambda doc: doc.path)
-        warnings.sort(key=_warning_order)
+        warnings.sort(key=warning_order)
         return ImpactReport(
             strict=strict,
             sources=[_summary(change) for change in changes],
@@ -386,7 +386,7 @@ def _collect_evidence(
     return RuleMatches(evidence=found, fired=fired)
 
 
-def _warning_order(warning: ReportWarning) -> tuple[str, int, str, str]:
+def warning_order(warning: ReportWarning) -> tuple[str, int, str, str]:
     rule_index = -1 if warning.rule_index is None else warning.rule_index
     return (warning.doc_path or "", rule_index, warning.code, warning.message)
 
