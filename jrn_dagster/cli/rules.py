@@ -186,10 +186,11 @@ def _noisy_line(rule: RuleCount, ranges: int) -> str:
 
 def render_report(report: ReplayReport, *, rows: int = DEFAULT_ROWS) -> list[str]:
     totals = report.totals
+    start = report.ranges[0].base_sha if report.ranges else report.head_sha
     lines = [
-        f"Replayed {totals.ranges} ranges of {report.repository} {report.branch} "
-        f"({report.mode.value}, head {report.head_sha[:12]}) for space {report.space!r}; "
-        f"sources: {', '.join(report.replayed_sources)}",
+        f"Replayed {totals.ranges} ranges ({report.mode.value}) of {report.repository} "
+        f"{report.branch}, {(start or 'the root')[:12]}..{report.head_sha[:12]}, for space "
+        f"{report.space!r} (sources: {', '.join(report.replayed_sources)})",
         "",
     ]
     flagged = [doc for doc in report.docs if doc.ranges]

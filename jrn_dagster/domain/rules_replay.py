@@ -40,6 +40,7 @@ class ReplayRange(CamelModel):
     base_sha: str | None  # None: a root commit (or a shallow boundary): the whole tree counts
     subject: str
     changed_files: int
+    flagged_docs: int = 0
 
 
 class RangeRef(CamelModel):
@@ -102,6 +103,7 @@ class ReplayReport(CamelModel):
     noisy_share: float
     totals: ReplayTotals
     timings: dict[str, float]  # seconds per phase
+    ranges: list[ReplayRange]  # oldest first
     docs: list[DocReplay]  # most flagged first
     never_fired: list[NeverFiredRule]
     noisy: list[RuleCount]
@@ -178,16 +180,17 @@ class ReplayTally:
     def __init__(self, prepared: PreparedRules, replayed_sources: Collection[str]) -> None:
         self.prepared = prepared
         self.replayed_sources = sorted(set(replayed_sources))
-        self.ranges = 0
+        self.ranges: list[ReplayRange] = []
         self.flagged_pairs = 0
         self._rule_ranges: Counter[IndexedRule] = Counter()
         self._doc_ranges: Counter[int] = Counter()
         self._doc_last: dict[int, deque[RangeRef]] = {}
 
     def add(self, replayed: ReplayRange, matches: RuleMatches) -> None:
-        self.ranges += 1
+        """``replayed`` comes after every range added before it (oldest first)."""
         self._rule_ranges.update(matches.fired)
         flagged = {rule.doc_index for rule in matches.fired}
+        self.ranges.append(replayed.model_copy(update={"flagged_docs": len(flagged)}))
         self.flagged_pairs += len(flagged)
         if not flagged:
             return
@@ -202,7 +205,7 @@ class ReplayTally:
         return RuleCount(
             **_rule_ref(self.prepared, rule).model_dump(),
             ranges=ranges,
-            share=_share(ranges, self.ranges),
+            share=_share(ranges, len(self.ranges)),
         )
 
     def report(
@@ -231,7 +234,7 @@ class ReplayTally:
         noisy = [
             self._count(rule)
             for rule in replayed
-            if self.ranges and self._rule_ranges[rule] / self.ranges > noisy_share
+            if self.ranges and self._rule_ranges[rule] / len(self.ranges) > noisy_share
         ]
         noisy.sort(key=lambda rule: (-rule.ranges, rule.doc_path, rule.rule_index))
         return ReplayReport(
@@ -243,7 +246,7 @@ class ReplayTally:
             replayed_sources=self.replayed_sources,
             noisy_share=noisy_share,
             totals=ReplayTotals(
-                ranges=self.ranges,
+                ranges=len(self.ranges),
                 flagged_pairs=self.flagged_pairs,
                 docs=len(prepared.docs),
                 docs_flagged=len(self._doc_ranges),
@@ -252,6 +255,7 @@ class ReplayTally:
                 seconds=round(seconds, 3),
             ),
             timings={phase: round(value, 3) for phase, value in timings.items()},
+            ranges=self.ranges,
             docs=docs,
             never_fired=self._never_fired(replayed, at_head, head_files),
             noisy=noisy,
@@ -270,7 +274,7 @@ class ReplayTally:
             path=doc.path,
             jrn=doc.jrn,
             ranges=ranges,
-            share=_share(ranges, self.ranges),
+            share=_share(ranges, len(self.ranges)),
             last_ranges=list(self._doc_last.get(doc_index, ())),
             top_rule=top,
             rules=counts,

@@ -207,6 +207,11 @@ class Window:
         return [*walk, "--topo-order", f"--max-count={limit}", self.tip, *exclude, "--"]
 
 
+def _merge_diffs(window: Window) -> list[str]:
+    """A merge's range is its first parent's: what the merge brought to the branch."""
+    return ["--diff-merges=first-parent"] if window.mode is ReplayMode.FIRST_PARENT else []
+
+
 def list_commits(reader: GitReader, window: Window) -> list[_Commit]:
     """The window's commits, newest first."""
     text = _git_output(
@@ -229,10 +234,10 @@ def list_commits(reader: GitReader, window: Window) -> list[_Commit]:
 def changes_by_commit(reader: GitReader, window: Window) -> dict[str, list[ChangedFile]]:
     """Each commit's changes against its first parent (its whole tree for a root commit), as
     ``git diff --name-status -z -M parent commit`` gives them; one ``git log`` for all."""
-    merges = ["--diff-merges=first-parent"] if window.mode is ReplayMode.FIRST_PARENT else []
     text = _git_output(
         reader,
-        "log", "--no-color", "-z", _HEADER_FORMAT, "--name-status", "-M", "--root", *merges,
+        "log", "--no-color", "-z", _HEADER_FORMAT, "--name-status", "-M", "--root",
+        *_merge_diffs(window),
         *window.revisions(),
         what="read the changes of each commit",
     )  # fmt: skip
@@ -254,6 +259,60 @@ def changes_by_commit(reader: GitReader, window: Window) -> dict[str, list[Chang
             i += 1 + paths
         changes[commit.sha] = parse_name_status("\0".join(entries) + "\0") if entries else []
     return changes
+
+
+_NO_BLOB = re.compile(r"0+")
+_GITLINK = "160000"
+
+
+def blobs_worth_fetching(raw: str, wants_diff: Callable[[str], bool]) -> list[str]:
+    """From ``git log --raw --no-renames -z`` output: the blobs later commands will read. Both
+    sides of each change a keyword rule watches (its diff is read), and the added and deleted
+    files of a commit that has both (rename detection compares their contents)."""
+    commits: list[list[tuple[str, str, list[str]]]] = []
+    tokens = raw.split("\0")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].lstrip("\n")
+        if token.startswith(":") and i + 1 < len(tokens) and commits:
+            old_mode, new_mode, old, new, status = (token[1:].split(" ") + [""] * 5)[:5]
+            blobs = [] if _GITLINK in (old_mode, new_mode) else [old, new]
+            commits[-1].append((status[:1], tokens[i + 1], blobs))
+            i += 2
+            continue
+        if token:
+            commits.append([])
+        i += 1
+    needed: set[str] = set()
+    for entries in commits:
+        statuses = {status for status, _, _ in entries}
+        renames = "A" in statuses and "D" in statuses
+        for status, path, blobs in entries:
+            if (renames and status in ("A", "D")) or wants_diff(path):
+                needed.update(b for b in blobs if _HEX.fullmatch(b) and not _NO_BLOB.fullmatch(b))
+    return sorted(needed)
+
+
+def _prefetch_blobs(
+    history: BranchHistory, window: Window, prepared: PreparedRules, sources: Sequence[str]
+) -> int:
+    """A blobless clone has no file contents: fetch the ones the replay will read in a few
+    batches, not one lazy fetch per range. Returns how many."""
+
+    def wants_diff(path: str) -> bool:
+        return any(
+            rule.rule.keywords for source in sources for rule in prepared.index.match(source, path)
+        )
+
+    raw = _git_output(
+        _ClonedRepository(history),
+        "log", "--no-color", "-z", "--format=%H", "--raw", "--no-abbrev", "--no-renames",
+        "--root", *_merge_diffs(window), *window.revisions(),
+        what="list the changed files",
+    )  # fmt: skip
+    blobs = blobs_worth_fetching(raw, wants_diff)
+    history.fetch_blobs(blobs)
+    return len(blobs)
 
 
 @dataclass(frozen=True)
@@ -434,6 +493,15 @@ class _ClonedRepository:
         return self.history.shallow_commits()
 
 
+def _since_commit(repository: OpenedRepository, since: str, tip: str) -> str | None:
+    if repository.history is not None and _HEX.fullmatch(since.lower()):
+        # In a partial clone rev-parse would fetch a missing commit by id, cut off from the
+        # history: look for it in the history instead (and deepen while it is not there).
+        listed = _git_output(repository.reader, "rev-list", tip, what="list the history")
+        return since.lower() if since.lower() in listed.split() else None
+    return _resolve(repository.reader, since)
+
+
 def _window(repository: OpenedRepository, request: ReplayRequest) -> tuple[Window, list[_Commit]]:
     """The commits to replay; a clone is deepened until all of them (and their parents) are in
     it, a local shallow clone that stops inside the window is refused."""
@@ -444,7 +512,7 @@ def _window(repository: OpenedRepository, request: ReplayRequest) -> tuple[Windo
         tip = _resolve(reader, repository.revision)
         if tip is None:
             raise InvalidInputError(f"branch {branch!r} does not exist in the repository")
-        since_sha = _resolve(reader, request.since) if request.since else None
+        since_sha = _since_commit(repository, request.since, tip) if request.since else None
         if request.since and since_sha is None:
             if history is not None and history.deepen():
                 continue
@@ -490,6 +558,9 @@ def replay_rules(
     with _opened_repository(request, space, primary, coordinate, environ) as repository:
         reader = repository.reader
         window, commits = _window(repository, request)
+        source_names = [source.name for source in replayed]
+        if repository.history is not None:
+            _prefetch_blobs(repository.history, window, prepared, source_names)
         timings["clone" if repository.history else "open"] = time.monotonic() - mark
 
         mark = time.monotonic()
@@ -506,7 +577,7 @@ def replay_rules(
         timings["history"] = time.monotonic() - mark
 
         mark = time.monotonic()
-        tally = ReplayTally(prepared, [source.name for source in replayed])
+        tally = ReplayTally(prepared, source_names)
         sources = [
             SourceRef(id=s.id, name=s.name, kind="true" if s.is_true else "virtual")
             for s in replayed
