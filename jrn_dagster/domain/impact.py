@@ -19,14 +19,14 @@ to fetch, no lookup given) the rule fires anyway, with ``keyword_check="diff_una
 its evidence: a missed doc update costs more than a notice too many.
 """
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
 from jrn_dagster.domain.attention import ProblemCode
 from jrn_dagster.domain.camel_model import CamelModel
-from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges
+from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges, SourceRef
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.frontmatter import ParsedDoc
 from jrn_dagster.domain.globs import MatchKind
@@ -279,6 +279,26 @@ class PreparedRules:
         _check_unique([change.source.name for change in changes], "source")
         return _collect_evidence(self.index, changes, _KeywordJudge(keyword_lookup))
 
+    def fired_rules(
+        self, changes: Sequence[SourceChanges], *, keyword_lookup: KeywordLookup | None = None
+    ) -> set[IndexedRule]:
+        """The rules ``match`` finds firing, without building their evidence (a replay of
+        thousands of ranges needs only which rules fired)."""
+        _check_unique([change.source.name for change in changes], "source")
+        judge = _KeywordJudge(keyword_lookup)
+        return {firing[0] for firing in _firings(self.index, changes, judge)}
+
+    def keyword_candidates(self, changes: Sequence[SourceChanges]) -> set[tuple[str, str]]:
+        """The (source, changed path) pairs whose diff matching may read: a rule with keywords
+        watches the path (or the old path of a rename)."""
+        return {
+            (change.source.name, changed.path)
+            for change in changes
+            for changed in change.files
+            for path, _ in _match_paths(changed)
+            if any(rule.rule.keywords for rule in self.index.match(change.source.name, path))
+        }
+
     def report(
         self,
         changes: Sequence[SourceChanges],
@@ -347,12 +367,14 @@ def build_impact_report(
     )
 
 
-def _collect_evidence(
+_Firing = tuple[IndexedRule, SourceRef, ChangedFile, MatchKind, str | None, KeywordCheck | None]
+
+
+def _firings(
     index: AttentionIndex, changes: Sequence[SourceChanges], judge: _KeywordJudge
-) -> RuleMatches:
-    """Evidence per doc index: each changed path is looked up once in the index."""
-    found: dict[int, dict[EvidenceKey, Evidence]] = {}
-    fired: set[IndexedRule] = set()
+) -> Iterator[_Firing]:
+    """Each (rule, source, changed file, match kind, keyword, keyword check) that fires: each
+    changed path is looked up once in the index."""
     for change in changes:
         source = change.source
         for changed in change.files:
@@ -361,28 +383,38 @@ def _collect_evidence(
                     fires, keyword, check = judge.judge(
                         indexed.rule.keywords, source.name, changed.path
                     )
-                    if not fires:
-                        continue
-                    fired.add(indexed)
-                    # Every field comes from validated models: skip re-validation, which
-                    # would dominate runs with 10^5 evidence lines.
-                    evidence = Evidence.model_construct(
-                        source_kind=source.kind,
-                        source_name=source.name,
-                        source_id=source.id,
-                        changed_file=changed.path,
-                        pattern=indexed.rule.path,
-                        match_type=MatchKind.RENAME_FROM if renamed_from else kind,
-                        status=changed.status,
-                        old_path=changed.old_path,
-                        keyword=keyword,
-                        keyword_check=check,
-                    )
-                    per_doc = found.setdefault(indexed.doc_index, {})
-                    key = (source.name, changed.path, indexed.rule.path)
-                    current = per_doc.get(key)
-                    if current is None or _preference(evidence) < _preference(current):
-                        per_doc[key] = evidence
+                    if fires:
+                        shown = MatchKind.RENAME_FROM if renamed_from else kind
+                        yield indexed, source, changed, shown, keyword, check
+
+
+def _collect_evidence(
+    index: AttentionIndex, changes: Sequence[SourceChanges], judge: _KeywordJudge
+) -> RuleMatches:
+    """Evidence per doc index, and the rules that fired."""
+    found: dict[int, dict[EvidenceKey, Evidence]] = {}
+    fired: set[IndexedRule] = set()
+    for indexed, source, changed, kind, keyword, check in _firings(index, changes, judge):
+        fired.add(indexed)
+        # Every field comes from validated models: skip re-validation, which would dominate
+        # runs with 10^5 evidence lines.
+        evidence = Evidence.model_construct(
+            source_kind=source.kind,
+            source_name=source.name,
+            source_id=source.id,
+            changed_file=changed.path,
+            pattern=indexed.rule.path,
+            match_type=kind,
+            status=changed.status,
+            old_path=changed.old_path,
+            keyword=keyword,
+            keyword_check=check,
+        )
+        per_doc = found.setdefault(indexed.doc_index, {})
+        key = (source.name, changed.path, indexed.rule.path)
+        current = per_doc.get(key)
+        if current is None or _preference(evidence) < _preference(current):
+            per_doc[key] = evidence
     return RuleMatches(evidence=found, fired=fired)
 
 

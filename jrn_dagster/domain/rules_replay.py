@@ -13,10 +13,11 @@ import difflib
 from collections import Counter, deque
 from collections.abc import Collection, Iterable, Sequence
 from enum import StrEnum
+from typing import Any
 
 from jrn_dagster.domain.camel_model import CamelModel
 from jrn_dagster.domain.globs import literal_prefix_dir, path_pattern
-from jrn_dagster.domain.impact import PreparedRules, ReportWarning, RuleMatches, warning_order
+from jrn_dagster.domain.impact import PreparedRules, ReportWarning, warning_order
 from jrn_dagster.domain.impact_index import IndexedRule
 
 LAST_RANGES_SHOWN = 3
@@ -111,7 +112,7 @@ class ReplayReport(CamelModel):
     rules_not_replayed: list[RuleRef]  # they watch sources this repository does not stand for
     warnings: list[ReportWarning]
 
-    def to_json_dict(self) -> dict[str, object]:
+    def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")
 
 
@@ -186,10 +187,11 @@ class ReplayTally:
         self._doc_ranges: Counter[int] = Counter()
         self._doc_last: dict[int, deque[RangeRef]] = {}
 
-    def add(self, replayed: ReplayRange, matches: RuleMatches) -> None:
-        """``replayed`` comes after every range added before it (oldest first)."""
-        self._rule_ranges.update(matches.fired)
-        flagged = {rule.doc_index for rule in matches.fired}
+    def add(self, replayed: ReplayRange, fired: Collection[IndexedRule]) -> None:
+        """``replayed`` comes after every range added before it (oldest first); ``fired``: the
+        rules that fired on it (``PreparedRules.fired_rules``)."""
+        self._rule_ranges.update(fired)
+        flagged = {rule.doc_index for rule in fired}
         self.ranges.append(replayed.model_copy(update={"flagged_docs": len(flagged)}))
         self.flagged_pairs += len(flagged)
         if not flagged:

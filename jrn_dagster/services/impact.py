@@ -91,8 +91,11 @@ def keyword_diff_args(base_sha: str, head_sha: str, path: str) -> list[str]:
 
 def keyword_diff_text(result: CommandResult) -> str | None:
     """The diff text a keyword rule searches; None when unavailable (failed, binary, too big)."""
-    text = result.stdout
-    if result.exit_code != 0 or "Binary files" in text or len(text) > MAX_KEYWORD_DIFF_BYTES:
+    return usable_keyword_diff(result.stdout) if result.exit_code == 0 else None
+
+
+def usable_keyword_diff(text: str) -> str | None:
+    if "Binary files" in text or len(text) > MAX_KEYWORD_DIFF_BYTES:
         return None
     return text
 

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Protocol
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.domain.changes import ChangedFile, SourceChanges, SourceRef, parse_name_status
+from jrn_dagster.domain.changes import (
+    ChangedFile,
+    SourceChanges,
+    SourceRef,
+    parse_name_status,
+    unquote_path,
+)
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.errors import InvalidInputError, NotFoundError
 from jrn_dagster.domain.frontmatter import ParsedDoc, parse_doc, split_frontmatter
@@ -44,6 +50,7 @@ from jrn_dagster.services.impact import (
     GIT_DIFF_TIMEOUT_SECONDS,
     keyword_diff_args,
     keyword_diff_text,
+    usable_keyword_diff,
 )
 
 DEFAULT_LAST = 200
@@ -207,9 +214,9 @@ class Window:
         return [*walk, "--topo-order", f"--max-count={limit}", self.tip, *exclude, "--"]
 
 
-def _merge_diffs(window: Window) -> list[str]:
+def _merge_diffs(mode: ReplayMode) -> list[str]:
     """A merge's range is its first parent's: what the merge brought to the branch."""
-    return ["--diff-merges=first-parent"] if window.mode is ReplayMode.FIRST_PARENT else []
+    return ["--diff-merges=first-parent"] if mode is ReplayMode.FIRST_PARENT else []
 
 
 def list_commits(reader: GitReader, window: Window) -> list[_Commit]:
@@ -237,7 +244,7 @@ def changes_by_commit(reader: GitReader, window: Window) -> dict[str, list[Chang
     text = _git_output(
         reader,
         "log", "--no-color", "-z", _HEADER_FORMAT, "--name-status", "-M", "--root",
-        *_merge_diffs(window),
+        *_merge_diffs(window.mode),
         *window.revisions(),
         what="read the changes of each commit",
     )  # fmt: skip
@@ -307,7 +314,7 @@ def _prefetch_blobs(
     raw = _git_output(
         _ClonedRepository(history),
         "log", "--no-color", "-z", "--format=%H", "--raw", "--no-abbrev", "--no-renames",
-        "--root", *_merge_diffs(window), *window.revisions(),
+        "--root", *_merge_diffs(window.mode), *window.revisions(),
         what="list the changed files",
     )  # fmt: skip
     blobs = blobs_worth_fetching(raw, wants_diff)
@@ -521,7 +528,8 @@ def _window(repository: OpenedRepository, request: ReplayRequest) -> tuple[Windo
             raise InvalidInputError(f"--since {request.since!r} is not an ancestor of {branch}")
         window = Window(mode=request.mode, tip=tip, since_sha=since_sha, last=last)
         commits = list_commits(reader, window)
-        cut = sorted(c.sha for c in commits if c.sha in reader.shallow_commits())
+        shallow = reader.shallow_commits()
+        cut = sorted(c.sha for c in commits if c.sha in shallow)
         short = last is not None and len(commits) < last
         if history is not None and (cut or short or since_sha) and commits != previous:
             # ``^since`` only excludes what the clone can see to be since's ancestors: one more
@@ -577,25 +585,40 @@ def replay_rules(
         timings["history"] = time.monotonic() - mark
 
         mark = time.monotonic()
-        tally = ReplayTally(prepared, source_names)
         sources = [
             SourceRef(id=s.id, name=s.name, kind="true" if s.is_true else "virtual")
             for s in replayed
         ]
-        for done, commit in enumerate(reversed(commits), start=1):
-            _replay_one(
-                commit,
-                changes[commit.sha],
-                reader=reader,
-                prepared=prepared,
-                tally=tally,
-                sources=sources,
+        ranges = [
+            (commit, _range_changes(commit, changes[commit.sha], sources))
+            for commit in reversed(commits)
+        ]
+        wanted = {
+            commit.sha: {path for _, path in prepared.keyword_candidates(range_changes)}
+            for commit, range_changes in ranges
+            if commit.parents
+        }
+        diffs = keyword_diffs(reader, window.mode, wanted)
+        tally = ReplayTally(prepared, source_names)
+        for done, (commit, range_changes) in enumerate(ranges, start=1):
+            lookup = _keyword_lookup(reader, commit, diffs)
+            fired = prepared.fired_rules(range_changes, keyword_lookup=lookup)
+            changed = len(range_changes[0].files) if range_changes else 0
+            tally.add(
+                ReplayRange(
+                    sha=commit.sha,
+                    base_sha=range_changes[0].base_sha if range_changes else None,
+                    subject=commit.subject,
+                    changed_files=changed,
+                ),
+                fired,
             )
             if progress is not None:
                 progress(done, len(commits))
         timings["replay"] = time.monotonic() - mark
 
-    return tally.report(
+    mark = time.monotonic()
+    report = tally.report(
         space=space.slug,
         repository=repository.name,
         branch=repository.branch,
@@ -603,9 +626,13 @@ def replay_rules(
         mode=request.mode,
         head_files=head_files,
         noisy_share=request.noisy_share,
-        seconds=time.monotonic() - started,
+        seconds=0.0,
         timings=timings,
     )
+    timings["report"] = time.monotonic() - mark
+    totals = report.totals.model_copy(update={"seconds": round(time.monotonic() - started, 3)})
+    rounded = {phase: round(seconds, 3) for phase, seconds in timings.items()}
+    return report.model_copy(update={"totals": totals, "timings": rounded})
 
 
 def _coordinate_of(repo: str) -> RepoCoordinate | None:
@@ -620,37 +647,91 @@ def _coordinate_of(repo: str) -> RepoCoordinate | None:
         ) from None
 
 
-def _replay_one(
-    commit: _Commit,
-    files: list[ChangedFile],
-    *,
-    reader: GitReader,
-    prepared: PreparedRules,
-    tally: ReplayTally,
-    sources: Sequence[SourceRef],
-) -> None:
+def _range_changes(
+    commit: _Commit, files: list[ChangedFile], sources: Sequence[SourceRef]
+) -> list[SourceChanges]:
+    """What the impact op would see for ``parent^1..commit``: the same changes for the source the
+    repository stands for and for its virtual views."""
     base = commit.parents[0] if commit.parents else None
     reason = None if base else "a root commit: every file of its tree counts as changed"
-    changes = [
+    return [
         SourceChanges(
             source=source, files=files, base_sha=base, head_sha=commit.sha, full_tree_reason=reason
         )
         for source in sources
     ]
-    matches = prepared.match(changes, keyword_lookup=_keyword_lookup(reader, base, commit.sha))
-    replayed = ReplayRange(
-        sha=commit.sha, base_sha=base, subject=commit.subject, changed_files=len(files)
-    )
-    tally.add(replayed, matches)
 
 
-def _keyword_lookup(reader: GitReader, base: str | None, head: str) -> KeywordLookup:
-    """The impact op's keyword check: one file's diff over the range, read when a rule needs it."""
+KeywordDiffs = dict[tuple[str, str], str | None]
+"""(commit, path) -> the diff text a keyword check reads (None: unavailable)."""
+_BATCH = 500
+
+
+def keyword_diffs(reader: GitReader, mode: ReplayMode, wanted: dict[str, set[str]]) -> KeywordDiffs:
+    """The diffs keyword checks will read, in a few ``git log -p`` processes instead of one
+    ``git diff`` per (range, file). Each is the text of the impact op's ``git diff -M base commit
+    -- path``: limited to one path git detects no rename, hence ``--no-renames`` here. Output
+    too large to batch is left out: those diffs are then read one by one."""
+    commits = sorted(sha for sha, paths in wanted.items() if paths)
+    paths = sorted(set().union(*wanted.values())) if wanted else []
+    found: KeywordDiffs = {}
+    for first in range(0, len(commits), _BATCH):
+        for start in range(0, len(paths), _BATCH):
+            result = reader.read(
+                "--literal-pathspecs", "log", "--no-walk=unsorted", "--no-color", "--no-ext-diff",
+                "--no-textconv", "-p", "--no-renames", "--format=%x01%H", *_merge_diffs(mode),
+                *commits[first : first + _BATCH], "--", *paths[start : start + _BATCH],
+            )  # fmt: skip
+            if result.exit_code == 0 and len(result.stdout) < MAX_OUTPUT_BYTES:
+                found.update(_split_patches(result.stdout))
+    return {key: text for key, text in found.items() if key[1] in wanted.get(key[0], ())}
+
+
+def _patch_path(header: str) -> str:
+    """The path of ``diff --git a/P b/P`` (both sides are the same without rename detection)."""
+    rest = header[len("diff --git ") :]
+    if rest.startswith('"'):  # "a/E" "b/E", E the C-quoted path
+        return unquote_path('"' + rest[3 : 3 + (len(rest) - 9) // 2] + '"')
+    return rest[2 : 2 + (len(rest) - 5) // 2]
+
+
+def _split_patches(text: str) -> KeywordDiffs:
+    found: KeywordDiffs = {}
+    commit: str | None = None
+    patch: list[str] = []
+
+    def keep() -> None:
+        while patch and not patch[-1]:
+            patch.pop()  # the blank line before the next commit
+        if commit is not None and patch:
+            found[(commit, _patch_path(patch[0]))] = usable_keyword_diff("\n".join(patch) + "\n")
+        patch.clear()
+
+    for line in text.split("\n"):
+        if line.startswith("\x01"):
+            keep()
+            commit = line[1:]
+        elif line.startswith("diff --git "):
+            keep()
+            patch.append(line)
+        elif patch:
+            patch.append(line)
+    keep()
+    return found
+
+
+def _keyword_lookup(reader: GitReader, commit: _Commit, diffs: KeywordDiffs) -> KeywordLookup:
+    """The impact op's keyword check: one file's diff over the range."""
 
     def diff_text(source_name: str, path: str) -> str | None:
-        if base is None:
+        if not commit.parents:
             return None
-        result = reader.read(*keyword_diff_args(base, head, path), timeout=GIT_DIFF_TIMEOUT_SECONDS)
+        if (commit.sha, path) in diffs:
+            return diffs[(commit.sha, path)]
+        result = reader.read(
+            *keyword_diff_args(commit.parents[0], commit.sha, path),
+            timeout=GIT_DIFF_TIMEOUT_SECONDS,
+        )
         return keyword_diff_text(result)
 
     return diff_text

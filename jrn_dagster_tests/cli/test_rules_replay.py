@@ -21,7 +21,13 @@ from jrn_dagster.db.models import Base
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.changes import parse_name_status
 from jrn_dagster.domain.rules_replay import ReplayMode
-from jrn_dagster.services.rules_replay import LocalRepository, Window, changes_by_commit
+from jrn_dagster.services.impact import keyword_diff_args
+from jrn_dagster.services.rules_replay import (
+    LocalRepository,
+    Window,
+    changes_by_commit,
+    keyword_diffs,
+)
 from jrn_dagster_tests.support.cli import cli_json, run_cli
 from jrn_dagster_tests.support.git_repos import RemoteRepo, git, make_remote_repo
 from jrn_dagster_tests.support.http_git import GitHttpServer, basic_authorization
@@ -233,10 +239,26 @@ def test_each_range_is_what_git_diff_gives_the_impact_op(history: History) -> No
             )
             assert files == parse_name_status(diff.stdout), sha
     window = Window(mode=ReplayMode.FIRST_PARENT, tip=tip, since_sha=None, last=100)
-    renamed = changes_by_commit(reader, window)[history.shas["rename models"]]
+    changes = changes_by_commit(reader, window)
+    renamed = changes[history.shas["rename models"]]
     assert [(f.status, f.old_path, f.path) for f in renamed] == [
         ("renamed", "services/payments/models.py", "services/payments/model.py")
     ]
+    # The keyword diffs read in one batch are the impact op's per-file diffs, byte for byte.
+    wanted = {sha: {f.path for f in files} for sha, files in changes.items() if sha != tip}
+    del wanted[history.shas["initial commit"]]
+    diffs = keyword_diffs(reader, ReplayMode.FIRST_PARENT, wanted)
+    assert sorted(diffs) == sorted((sha, path) for sha, paths in wanted.items() for path in paths)
+    for (sha, path), text in diffs.items():
+        parent = git("rev-parse", f"{sha}^1", cwd=work)
+        one = subprocess.run(
+            ["git", *keyword_diff_args(parent, sha, path)],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert text == one.stdout, (sha, path)
 
 
 def test_one_doc_with_rules_from_a_local_file(

@@ -28,10 +28,10 @@ def tally_of(docs: dict[str, str], ranges: list[list[str]]) -> ReplayTally:
     tally = ReplayTally(prepared, ["api"])
     for number, files in enumerate(ranges):
         changed = [ChangedFile(path=f, status=ChangeStatus.MODIFIED) for f in files]
-        matches = prepared.match([SourceChanges(source=API, files=changed)])
+        fired = prepared.fired_rules([SourceChanges(source=API, files=changed)])
         tally.add(
             ReplayRange(sha=f"{number:040x}", base_sha=None, subject=f"r{number}", changed_files=1),
-            matches,
+            fired,
         )
     return tally
 
