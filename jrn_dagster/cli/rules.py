@@ -159,6 +159,10 @@ def _percent(share: float) -> str:
     return f"{share * 100:.1f}%"
 
 
+def _ranges(count: int) -> str:
+    return f"{count} range" if count == 1 else f"{count} ranges"
+
+
 def _more(shown: int, total: int) -> list[str]:
     return [f"  ... and {total - shown} more (--json lists all)"] if total > shown else []
 
@@ -166,7 +170,7 @@ def _more(shown: int, total: int) -> list[str]:
 def _doc_lines(doc: DocReplay) -> list[str]:
     top = doc.top_rule
     top_text = f"top rule attention[{top.rule_index}] {top.pattern!r} ({top.ranges})" if top else ""
-    lines = [f"  {doc.path}  {doc.ranges} ranges ({_percent(doc.share)})  {top_text}".rstrip()]
+    lines = [f"  {doc.path}  {_ranges(doc.ranges)} ({_percent(doc.share)})  {top_text}".rstrip()]
     lines += [f"      {ref.sha[:12]}  {ref.subject}" for ref in doc.last_ranges]
     return lines
 
@@ -188,7 +192,7 @@ def render_report(report: ReplayReport, *, rows: int = DEFAULT_ROWS) -> list[str
     totals = report.totals
     start = report.ranges[0].base_sha if report.ranges else report.head_sha
     lines = [
-        f"Replayed {totals.ranges} ranges ({report.mode.value}) of {report.repository} "
+        f"Replayed {_ranges(totals.ranges)} ({report.mode.value}) of {report.repository} "
         f"{report.branch}, {(start or 'the root')[:12]}..{report.head_sha[:12]}, for space "
         f"{report.space!r} (sources: {', '.join(report.replayed_sources)})",
         "",
@@ -230,7 +234,7 @@ def render_report(report: ReplayReport, *, rows: int = DEFAULT_ROWS) -> list[str
     phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in report.timings.items())
     lines += [
         "",
-        f"Totals: {totals.ranges} ranges, {totals.flagged_pairs} flagged (range, doc) pairs, "
+        f"Totals: {_ranges(totals.ranges)}, {totals.flagged_pairs} flagged (range, doc) pairs, "
         f"{totals.docs_flagged} of {totals.docs} docs flagged, {totals.rules_fired} of "
         f"{totals.rules_replayed} rules fired, {totals.seconds:.2f} s ({phases})",
     ]
