@@ -238,4 +238,10 @@ def render_report(report: ReplayReport, *, rows: int = DEFAULT_ROWS) -> list[str
         f"{totals.docs_flagged} of {totals.docs} docs flagged, {totals.rules_fired} of "
         f"{totals.rules_replayed} rules fired, {totals.seconds:.2f} s ({phases})",
     ]
-    return lines
+    return [_shown(line) for line in lines]
+
+
+def _shown(line: str) -> str:
+    """Commit subjects, paths and messages come from others: a control character (an ANSI
+    escape in a commit subject) is shown escaped, never sent to the terminal."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line)

@@ -493,3 +493,18 @@ def test_bad_input_is_one_line_and_exit_2(
         assert result.exit_code == 2, (args, result.output)
         [line] = result.stderr.strip().splitlines()
         assert line.startswith("error: ") and message in line, (args, line)
+
+
+def test_control_characters_from_history_are_shown_escaped(
+    database_url: str, tmp_path: Path
+) -> None:
+    repo = make_remote_repo(tmp_path / "git", "github.com/acme/widgets")
+    repo.commit({"README.md": "new\n"}, "\x1b[2J\x1b]0;owned\x07 readme")
+    set_up_space(database_url, {"readme.md": rules("README.md")})
+    result = run_cli(database_url, "rules", "replay", "docs", "--repo", str(repo.work))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "  \\x1b[2J\\x1b]0;owned\\x07 readme\n" in result.stdout
+    # The JSON keeps the subject as it is (json.dumps escapes it).
+    report = replay(database_url, "--repo", str(repo.work))
+    assert report["ranges"][-1]["subject"] == "\x1b[2J\x1b]0;owned\x07 readme"
