@@ -423,7 +423,7 @@ class OpenedRepository:
     reader: GitReader
     name: str  # the coordinate cloned, or the local path
     branch: str
-    revision: str  # what git resolves to the branch's head
+    revisions: tuple[str, ...]  # what git resolves to the branch's head: the first that exists
     history: BranchHistory | None  # a clone, which can be deepened
 
 
@@ -438,7 +438,9 @@ def _opened_repository(
     if coordinate is None:
         path = Path(request.repo).resolve()
         branch = request.branch or primary.branch or "HEAD"
-        yield OpenedRepository(LocalRepository(path, environ), str(path), branch, branch, None)
+        # A clone may have the branch only as its remote-tracking branch.
+        revisions = (branch, f"refs/remotes/origin/{branch}")
+        yield OpenedRepository(LocalRepository(path, environ), str(path), branch, revisions, None)
         return
     branch = request.branch or primary.branch
     if branch is None:
@@ -464,7 +466,7 @@ def _opened_repository(
                 clone_url_template=template,
             )
             reader = _ClonedRepository(history)
-            yield OpenedRepository(reader, str(coordinate), branch, history.head_sha, history)
+            yield OpenedRepository(reader, str(coordinate), branch, (history.head_sha,), history)
         finally:
             sandboxes.release_all()
 
@@ -516,7 +518,7 @@ def _window(repository: OpenedRepository, request: ReplayRequest) -> tuple[Windo
     last = request.window_last
     previous: list[_Commit] | None = None
     while True:
-        tip = _resolve(reader, repository.revision)
+        tip = next(filter(None, (_resolve(reader, rev) for rev in repository.revisions)), None)
         if tip is None:
             raise InvalidInputError(f"branch {branch!r} does not exist in the repository")
         since_sha = _since_commit(repository, request.since, tip) if request.since else None

@@ -205,11 +205,19 @@ def test_every_commit_instead_of_first_parent_ranges(database_url: str, history:
     assert report["totals"]["flaggedPairs"] == 9 + 4 + 2 + 2
 
 
-def test_window_and_noisy_share_options(database_url: str, history: History) -> None:
+def test_window_and_noisy_share_options(
+    database_url: str, history: History, tmp_path: Path
+) -> None:
     set_up_space(database_url)
     work = str(history.repo.work)
     last = replay(database_url, "--repo", work, "--last", "3")
     assert [r["subject"] for r in last["ranges"]] == ["rename models", "Merge feat", "web page"]
+    # A clone without a local branch of that name: its remote-tracking branch is used.
+    detached = tmp_path / "detached"
+    git("clone", "--quiet", str(history.repo.bare), str(detached), cwd=tmp_path)
+    git("checkout", "--quiet", "--detach", cwd=detached)
+    git("branch", "--quiet", "-D", "main", cwd=detached)
+    assert replay(database_url, "--repo", str(detached), "--last", "3")["ranges"] == last["ranges"]
     since = replay(database_url, "--repo", work, "--since", history.shas["readme"])
     assert since["ranges"] == last["ranges"]
     noisy = replay(database_url, "--repo", work, "--noisy-share", "0.4")
