@@ -85,8 +85,12 @@ def virtual_views(
 
 
 def keyword_diff_args(base_sha: str, head_sha: str, path: str) -> list[str]:
-    """The git arguments of one file's diff, as a keyword rule reads it."""
-    return ["diff", "--no-ext-diff", "--no-textconv", "-M", base_sha, head_sha, "--", path]
+    """The git arguments of one file's diff, as a keyword rule reads it. The path is literal:
+    as a pathspec, ``pages/[id].tsx`` would bring ``pages/i.tsx``'s diff along."""
+    return [
+        "--literal-pathspecs", "diff", "--no-ext-diff", "--no-textconv", "-M",
+        base_sha, head_sha, "--", path,
+    ]  # fmt: skip
 
 
 def keyword_diff_text(result: CommandResult) -> str | None:
