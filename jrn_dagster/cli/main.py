@@ -14,6 +14,7 @@ from jrn_dagster.cli.docs import doc
 from jrn_dagster.cli.events import events
 from jrn_dagster.cli.integrations import integration
 from jrn_dagster.cli.match import match
+from jrn_dagster.cli.rules import rules
 from jrn_dagster.cli.sources import source
 from jrn_dagster.cli.spaces import space
 from jrn_dagster.cli.webhooks import webhooks
@@ -66,7 +67,19 @@ def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (db, integration, source, space, doc, match, events, webhooks, changesets, demo):
+for command in (
+    db,
+    integration,
+    source,
+    space,
+    doc,
+    rules,
+    match,
+    events,
+    webhooks,
+    changesets,
+    demo,
+):
     cli.add_command(command)
 
 

@@ -106,7 +106,7 @@ def parse_name_status(output: str | bytes) -> list[ChangedFile]:
     for line in text.splitlines():
         if line.strip():
             fields = line.split("\t")
-            files.extend(_parse_fields([fields[0], *(_unquote(f) for f in fields[1:])], line))
+            files.extend(_parse_fields([fields[0], *(unquote_path(f) for f in fields[1:])], line))
     return files
 
 
@@ -143,7 +143,7 @@ def changed_files_from_tree(output: str | bytes) -> list[ChangedFile]:
     The fallback when a source has no reachable base: see the module docstring.
     """
     text = _decode(output)
-    names = text.split("\0") if "\0" in text else [_unquote(line) for line in text.splitlines()]
+    names = text.split("\0") if "\0" in text else [unquote_path(line) for line in text.splitlines()]
     return [ChangedFile(path=name, status=ChangeStatus.ADDED) for name in names if name]
 
 
@@ -160,8 +160,9 @@ _C_ESCAPES = {
 }
 
 
-def _unquote(field: str) -> str:
-    """Undo git's C-style quoting of unusual paths (``core.quotePath``) in non -z output."""
+def unquote_path(field: str) -> str:
+    """Undo git's C-style quoting of unusual paths (``core.quotePath``) in non -z output; a
+    path that is not quoted comes back as it is."""
     if len(field) < 2 or not (field.startswith('"') and field.endswith('"')):
         return field
     body = field[1:-1]

@@ -1,7 +1,10 @@
 """The impact report: which docs of a space a run's changes concern, and the evidence why.
 
 ``build_impact_report`` takes the space's parsed docs, the changed files of each source the run
-looked at, and the names of the sources the space is bound to. Source semantics:
+looked at, and the names of the sources the space is bound to. It is ``prepare_rules`` (resolve
+and index the rules, once) followed by ``PreparedRules.report`` (match one set of changes): a
+caller with many change sets (``jrn-dagster rules replay``) prepares once and matches each.
+Source semantics:
 
 - a rule with ``source: NAME`` watches that source; if the space is not bound to ``NAME`` the
   rule is skipped with an ``unbound_source`` warning;
@@ -16,13 +19,14 @@ to fetch, no lookup given) the rule fires anyway, with ``keyword_check="diff_una
 its evidence: a missed doc update costs more than a notice too many.
 """
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
 from jrn_dagster.domain.attention import ProblemCode
 from jrn_dagster.domain.camel_model import CamelModel
-from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges
+from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges, SourceRef
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.frontmatter import ParsedDoc
 from jrn_dagster.domain.globs import MatchKind
@@ -237,6 +241,115 @@ def _sort_key(evidence: Evidence) -> tuple[str, str, str, str]:
     return (evidence.source_name, evidence.changed_file, evidence.pattern, evidence.match_type)
 
 
+EvidenceKey = tuple[str, str, str]  # (source name, changed file, pattern): one line per doc
+
+
+@dataclass(frozen=True, eq=False)
+class RuleMatches:
+    """What one set of changes made fire: evidence per doc index, and the rules that fired."""
+
+    evidence: dict[int, dict[EvidenceKey, Evidence]]
+    fired: set[IndexedRule]
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedRules:
+    """A space's rules ready to match: docs, resolved rules, their warnings and the index.
+
+    Built once (``prepare_rules``) and matched against any number of change sets: a run matches
+    one, ``jrn-dagster rules replay`` a thousand. ``docs`` are already parsed, so they may come
+    from anywhere (``parse_doc``, or rules stored per doc version); the index compiles each
+    glob on first use and keeps it for every later match.
+    """
+
+    docs: tuple[ParsedDoc, ...]
+    bound_sources: frozenset[str]
+    rules: tuple[IndexedRule, ...]  # the usable rules, each resolved to its source
+    doc_warnings: tuple[ReportWarning, ...]  # frontmatter and rule validation problems
+    rule_warnings: tuple[ReportWarning, ...]  # valid rules that cannot be used (source)
+    index: AttentionIndex
+
+    @property
+    def warnings(self) -> list[ReportWarning]:
+        return [*self.doc_warnings, *self.rule_warnings]
+
+    def match(
+        self, changes: Sequence[SourceChanges], *, keyword_lookup: KeywordLookup | None = None
+    ) -> RuleMatches:
+        """Every rule against every changed file, through the index."""
+        _check_unique([change.source.name for change in changes], "source")
+        return _collect_evidence(self.index, changes, _KeywordJudge(keyword_lookup))
+
+    def fired_rules(
+        self, changes: Sequence[SourceChanges], *, keyword_lookup: KeywordLookup | None = None
+    ) -> set[IndexedRule]:
+        """The rules ``match`` finds firing, without building their evidence (a replay of
+        thousands of ranges needs only which rules fired)."""
+        _check_unique([change.source.name for change in changes], "source")
+        judge = _KeywordJudge(keyword_lookup)
+        return {firing[0] for firing in _firings(self.index, changes, judge)}
+
+    def keyword_candidates(self, changes: Sequence[SourceChanges]) -> set[tuple[str, str]]:
+        """The (source, changed path) pairs whose diff matching may read: a rule with keywords
+        watches the path (or the old path of a rename)."""
+        return {
+            (change.source.name, changed.path)
+            for change in changes
+            for changed in change.files
+            for path, _ in _match_paths(changed)
+            if any(rule.rule.keywords for rule in self.index.match(change.source.name, path))
+        }
+
+    def report(
+        self,
+        changes: Sequence[SourceChanges],
+        *,
+        strict: bool = False,
+        keyword_lookup: KeywordLookup | None = None,
+        max_evidence_per_doc: int | None = DEFAULT_MAX_EVIDENCE_PER_DOC,
+    ) -> ImpactReport:
+        """The impact report of one set of changes (see ``build_impact_report``)."""
+        _check_unique([change.source.name for change in changes], "source")
+        warnings = self.warnings
+        if strict and warnings:
+            raise AttentionRuleError(warnings)
+        warnings = _full_tree_warnings(changes) + warnings
+        found = self.match(changes, keyword_lookup=keyword_lookup).evidence
+        docs = self.docs
+        impacted = [_impacted_doc(docs[i], found[i], max_evidence_per_doc) for i in found]
+        impacted.sort(key=lambda doc: doc.path)
+        warnings.sort(key=warning_order)
+        return ImpactReport(
+            strict=strict,
+            sources=[_summary(change) for change in changes],
+            impacted=impacted,
+            warnings=warnings,
+            counts=ImpactCounts(
+                docs_scanned=len(docs),
+                docs_with_problems=sum(1 for doc in docs if doc.problems),
+                rules=sum(len(doc.rules) for doc in docs),
+                rules_skipped=len(self.rule_warnings),
+                changed_files=sum(len(change.files) for change in changes),
+                impacted_docs=len(impacted),
+                evidence=sum(doc.evidence_total for doc in impacted),
+            ),
+        )
+
+
+def prepare_rules(docs: Sequence[ParsedDoc], bound_sources: Collection[str]) -> PreparedRules:
+    """Resolve every rule of ``docs`` to the source it watches and index them, once."""
+    _check_unique([doc.path for doc in docs], "doc path")
+    resolved, rule_warnings = resolve_rules(docs, bound_sources)
+    return PreparedRules(
+        docs=tuple(docs),
+        bound_sources=frozenset(bound_sources),
+        rules=tuple(resolved),
+        doc_warnings=tuple(_doc_warnings(docs)),
+        rule_warnings=tuple(rule_warnings),
+        index=AttentionIndex(resolved),
+    )
+
+
 def build_impact_report(
     docs: Sequence[ParsedDoc],
     changes: Sequence[SourceChanges],
@@ -247,43 +360,22 @@ def build_impact_report(
     max_evidence_per_doc: int | None = DEFAULT_MAX_EVIDENCE_PER_DOC,
 ) -> ImpactReport:
     """Match every rule of the space against every changed file, through the index."""
-    _check_unique([doc.path for doc in docs], "doc path")
-    _check_unique([change.source.name for change in changes], "source")
-    resolved, rule_warnings = resolve_rules(docs, bound_sources)
-    warnings = _doc_warnings(docs) + rule_warnings
-    if strict and warnings:
-        raise AttentionRuleError(warnings)
-    warnings = _full_tree_warnings(changes) + warnings
-
-    found = _collect_evidence(AttentionIndex(resolved), changes, _KeywordJudge(keyword_lookup))
-    impacted = [_impacted_doc(docs[i], found[i], max_evidence_per_doc) for i in found]
-    impacted.sort(key=lambda doc: doc.path)
-    warnings.sort(key=_warning_order)
-    return ImpactReport(
+    return prepare_rules(docs, bound_sources).report(
+        changes,
         strict=strict,
-        sources=[_summary(change) for change in changes],
-        impacted=impacted,
-        warnings=warnings,
-        counts=ImpactCounts(
-            docs_scanned=len(docs),
-            docs_with_problems=sum(1 for doc in docs if doc.problems),
-            rules=sum(len(doc.rules) for doc in docs),
-            rules_skipped=len(rule_warnings),
-            changed_files=sum(len(change.files) for change in changes),
-            impacted_docs=len(impacted),
-            evidence=sum(doc.evidence_total for doc in impacted),
-        ),
+        keyword_lookup=keyword_lookup,
+        max_evidence_per_doc=max_evidence_per_doc,
     )
 
 
-EvidenceKey = tuple[str, str, str]  # (source name, changed file, pattern): one line per doc
+_Firing = tuple[IndexedRule, SourceRef, ChangedFile, MatchKind, str | None, KeywordCheck | None]
 
 
-def _collect_evidence(
+def _firings(
     index: AttentionIndex, changes: Sequence[SourceChanges], judge: _KeywordJudge
-) -> dict[int, dict[EvidenceKey, Evidence]]:
-    """Evidence per doc index: each changed path is looked up once in the index."""
-    found: dict[int, dict[EvidenceKey, Evidence]] = {}
+) -> Iterator[_Firing]:
+    """Each (rule, source, changed file, match kind, keyword, keyword check) that fires: each
+    changed path is looked up once in the index."""
     for change in changes:
         source = change.source
         for changed in change.files:
@@ -292,31 +384,42 @@ def _collect_evidence(
                     fires, keyword, check = judge.judge(
                         indexed.rule.keywords, source.name, changed.path
                     )
-                    if not fires:
-                        continue
-                    # Every field comes from validated models: skip re-validation, which
-                    # would dominate runs with 10^5 evidence lines.
-                    evidence = Evidence.model_construct(
-                        source_kind=source.kind,
-                        source_name=source.name,
-                        source_id=source.id,
-                        changed_file=changed.path,
-                        pattern=indexed.rule.path,
-                        match_type=MatchKind.RENAME_FROM if renamed_from else kind,
-                        status=changed.status,
-                        old_path=changed.old_path,
-                        keyword=keyword,
-                        keyword_check=check,
-                    )
-                    per_doc = found.setdefault(indexed.doc_index, {})
-                    key = (source.name, changed.path, indexed.rule.path)
-                    current = per_doc.get(key)
-                    if current is None or _preference(evidence) < _preference(current):
-                        per_doc[key] = evidence
-    return found
+                    if fires:
+                        shown = MatchKind.RENAME_FROM if renamed_from else kind
+                        yield indexed, source, changed, shown, keyword, check
 
 
-def _warning_order(warning: ReportWarning) -> tuple[str, int, str, str]:
+def _collect_evidence(
+    index: AttentionIndex, changes: Sequence[SourceChanges], judge: _KeywordJudge
+) -> RuleMatches:
+    """Evidence per doc index, and the rules that fired."""
+    found: dict[int, dict[EvidenceKey, Evidence]] = {}
+    fired: set[IndexedRule] = set()
+    for indexed, source, changed, kind, keyword, check in _firings(index, changes, judge):
+        fired.add(indexed)
+        # Every field comes from validated models: skip re-validation, which would dominate
+        # runs with 10^5 evidence lines.
+        evidence = Evidence.model_construct(
+            source_kind=source.kind,
+            source_name=source.name,
+            source_id=source.id,
+            changed_file=changed.path,
+            pattern=indexed.rule.path,
+            match_type=kind,
+            status=changed.status,
+            old_path=changed.old_path,
+            keyword=keyword,
+            keyword_check=check,
+        )
+        per_doc = found.setdefault(indexed.doc_index, {})
+        key = (source.name, changed.path, indexed.rule.path)
+        current = per_doc.get(key)
+        if current is None or _preference(evidence) < _preference(current):
+            per_doc[key] = evidence
+    return RuleMatches(evidence=found, fired=fired)
+
+
+def warning_order(warning: ReportWarning) -> tuple[str, int, str, str]:
     rule_index = -1 if warning.rule_index is None else warning.rule_index
     return (warning.doc_path or "", rule_index, warning.code, warning.message)
 

@@ -5,10 +5,12 @@ from pydantic import Field
 
 from jrn_dagster.domain.coordinates import RepoCoordinate, validate_clone_url_template
 from jrn_dagster.domain.records import Integration
-from jrn_dagster.services.credentials import GitCredential, resolve_git_credential
-
-CLONE_URL_TEMPLATE_ENV = "JRN_CLONE_URL_TEMPLATE"
-GITHUB_API_URL_ENV = "JRN_GITHUB_API_URL"
+from jrn_dagster.services.checkout import CLONE_URL_TEMPLATE_ENV
+from jrn_dagster.services.credentials import (
+    GITHUB_API_URL_ENV,
+    GitCredential,
+    resolve_git_credential,
+)
 
 
 class RepositoryAccessResource(ConfigurableResource):

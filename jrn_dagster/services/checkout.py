@@ -23,6 +23,7 @@ the URL, an argument, ``.git/config`` or the environment of any later command. G
 import ipaddress
 import logging
 import os
+import posixpath
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -35,7 +36,7 @@ from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.refs import is_zero_sha, validate_branch, validate_sha
 from jrn_dagster.redaction import redact
 from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
-from jrn_dagster.resources.sandbox.errors import SandboxTimeoutError
+from jrn_dagster.resources.sandbox.errors import SandboxFileNotFoundError, SandboxTimeoutError
 from jrn_dagster.services.checkout_errors import (
     CheckoutError,
     CheckoutNotFoundError,
@@ -74,7 +75,14 @@ _GIT_OPTIONS = (
     "protocol.version=2",
 )
 
-__all__ = ["Checkout", "CheckoutError", "clone_at", "clone_url_for"]
+__all__ = [
+    "BranchHistory",
+    "Checkout",
+    "CheckoutError",
+    "clone_at",
+    "clone_branch_history",
+    "clone_url_for",
+]
 
 
 class Checkout(BaseModel):
@@ -454,3 +462,109 @@ def clone_at(
         "reachable" if reachable else "not reachable",
     )
     return checkout
+
+
+class BranchHistory:
+    """A blobless clone of one branch's recent history, deepened on demand (``rules replay``).
+
+    Only commits and trees are fetched; the blobs a later command needs (rename detection, a
+    keyword check's diff) are fetched by git lazily, so ``read`` commands carry the credential
+    in their environment like the checkout's, and nothing else does.
+    """
+
+    def __init__(self, git: _Git, *, branch: str, head_sha: str, depth: int) -> None:
+        self._git = git
+        self._target = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
+        self.branch = branch
+        self.head_sha = head_sha
+        self.depth = depth
+
+    @property
+    def path(self) -> str:
+        return self._git.path
+
+    @property
+    def clone_url(self) -> str:
+        return redact(self._git.url)
+
+    def is_shallow(self) -> bool:
+        return self._git.is_shallow()
+
+    def shallow_commits(self) -> set[str]:
+        """The commits whose parents were not fetched (git's ``shallow`` file)."""
+        relative = self._git.local("rev-parse", "--git-path", "shallow").stdout.strip()
+        try:
+            listing = self._git.sandbox.read_file(posixpath.join(self.path, relative))
+        except SandboxFileNotFoundError:
+            return set()
+        return set(listing.decode("ascii", errors="replace").split())
+
+    def deepen(self) -> bool:
+        """Fetch as many earlier commits again as the history holds; False when it was whole."""
+        if not self.is_shallow():
+            return False
+        self._git.fetch(self._target, deepen=self.depth)
+        self.depth *= 2
+        return True
+
+    def fetch_blobs(self, blob_ids: Sequence[str], *, batch: int = 1000) -> None:
+        """Fetch these file contents now, a thousand per round trip, rather than one lazy fetch
+        per later command that needs some (what git's own lazy fetch runs, batched)."""
+        for start in range(0, len(blob_ids), batch):
+            chunk = [validate_sha(sha, "blob id") for sha in blob_ids[start : start + batch]]
+            self._git.remote(
+                "-c", "fetch.negotiationAlgorithm=noop",
+                "fetch", "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",
+                "--filter=blob:none", "origin", *chunk,
+                what=f"fetch {len(chunk)} file contents",
+            )  # fmt: skip
+
+    def read(self, *args: str, timeout: float = DEFAULT_CLONE_TIMEOUT) -> CommandResult:
+        """A git command that may fetch missing blobs (``check=False``: the caller judges)."""
+        return self._git.sandbox.run(
+            ["git", *_GIT_OPTIONS, *args],
+            cwd=self.path,
+            env={**self._git.env, **self._git._auth_env},
+            timeout=timeout,
+            check=False,
+        )
+
+
+def clone_branch_history(
+    sandbox: Sandbox,
+    *,
+    coordinate: RepoCoordinate | str,
+    branch: str,
+    credential: GitCredential | None,
+    depth: int,
+    clone_url_template: str | None = None,
+    dest: str = "history",
+    timeout: float = DEFAULT_CLONE_TIMEOUT,
+    retry_delays: Sequence[float] = NETWORK_RETRY_DELAYS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BranchHistory:
+    """Fetch the last ``depth`` commits of ``branch`` (commits and trees only, no tags, no
+    checkout) into ``dest``. Validation and credential handling are ``clone_at``'s."""
+    parsed = RepoCoordinate.parse(str(coordinate))
+    validate_branch(branch)
+    if depth < 1:
+        raise InvalidInputError(f"history depth must be at least 1, got {depth}")
+    url = clone_url_for(parsed, clone_url_template)
+    scheme, host = urlsplit(url).scheme, urlsplit(url).hostname
+    if credential is not None and scheme == "http" and not _is_loopback(host):
+        raise InvalidInputError(
+            f"refusing to send credentials over plain http to {host}: use an https clone URL"
+        )
+    git = _Git(
+        sandbox,
+        path=sandbox.path(_check_dest(dest)),
+        url=url,
+        credential=credential,
+        deadline=time.monotonic() + timeout,
+        retry_delays=retry_delays,
+        sleep=sleep,
+    )
+    git.prepare(dest)
+    git.fetch(f"+refs/heads/{branch}:refs/remotes/origin/{branch}", depth=depth)
+    tip = git.local("rev-parse", "--verify", f"refs/remotes/origin/{branch}^{{commit}}")
+    return BranchHistory(git, branch=branch, head_sha=tip.stdout.strip(), depth=depth)

@@ -19,6 +19,8 @@ from jrn_dagster.redaction import register_secret
 from jrn_dagster.services.credential_errors import CredentialError
 from jrn_dagster.services.github_app import DEFAULT_RETRY_DELAYS, mint_installation_token
 
+# Overrides the REST API root App tokens are minted at (e.g. a proxy).
+GITHUB_API_URL_ENV = "JRN_GITHUB_API_URL"
 # GitHub accepts this user name with any token (personal, fine-grained, installation).
 TOKEN_USERNAME = "x-access-token"  # noqa: S105 - a user name, not a secret
 

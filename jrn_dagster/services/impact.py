@@ -19,7 +19,7 @@ from jrn_dagster.domain.impact import (
 )
 from jrn_dagster.domain.records import Source
 from jrn_dagster.domain.workspace import DOCS_DIR, SourceCheckout, Workspace
-from jrn_dagster.resources.sandbox.base import Sandbox
+from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
 
 GIT_DIFF_TIMEOUT_SECONDS = 300
 # Keyword checks read one file's diff; a bigger diff counts as unavailable (the rule fires).
@@ -83,22 +83,38 @@ def virtual_views(
     return views
 
 
+def keyword_diff_args(base_sha: str, head_sha: str, path: str) -> list[str]:
+    """The git arguments of one file's diff, as a keyword rule reads it. The path is literal:
+    as a pathspec, ``pages/[id].tsx`` would bring ``pages/i.tsx``'s diff along."""
+    return [
+        "--literal-pathspecs", "diff", "--no-ext-diff", "--no-textconv", "-M",
+        base_sha, head_sha, "--", path,
+    ]  # fmt: skip
+
+
+def keyword_diff_text(result: CommandResult) -> str | None:
+    """The diff text a keyword rule searches; None when unavailable (failed, binary, too big)."""
+    return usable_keyword_diff(result.stdout) if result.exit_code == 0 else None
+
+
+def usable_keyword_diff(text: str) -> str | None:
+    if "Binary files" in text or len(text) > MAX_KEYWORD_DIFF_BYTES:
+        return None
+    return text
+
+
 def _keyword_lookup(sandbox: Sandbox, checkouts: dict[str, SourceCheckout]) -> KeywordLookup:
     def diff_text(source_name: str, path: str) -> str | None:
         checkout = checkouts.get(source_name)
         if checkout is None or checkout.range.base_sha is None:
             return None
         result = sandbox.run(
-            ["git", "diff", "--no-ext-diff", "--no-textconv", "-M", checkout.range.base_sha,
-             checkout.range.head_sha, "--", path],
+            ["git", *keyword_diff_args(checkout.range.base_sha, checkout.range.head_sha, path)],
             cwd=checkout.path,
             timeout=GIT_DIFF_TIMEOUT_SECONDS,
             check=False,
-        )  # fmt: skip
-        text = result.stdout
-        if result.exit_code != 0 or "Binary files" in text or len(text) > MAX_KEYWORD_DIFF_BYTES:
-            return None
-        return text
+        )
+        return keyword_diff_text(result)
 
     return diff_text
 

@@ -16,6 +16,7 @@ from jrn_dagster.domain.impact import (
     KeywordCheck,
     ReportCode,
     build_impact_report,
+    prepare_rules,
 )
 from jrn_dagster.domain.impact_index import ancestor_prefixes
 from jrn_dagster_tests.domain.naive_impact import naive_matches, report_matches
@@ -474,3 +475,34 @@ def test_index_matches_the_naive_loop_on_a_larger_random_space() -> None:
     assert report_matches(report.impacted) == expected
     kinds = {key[4] for key in expected}
     assert kinds == {MatchKind.EXACT, MatchKind.GLOB, MatchKind.RENAME_FROM}
+
+
+def test_prepared_rules_match_many_change_sets_as_separate_reports_would() -> None:
+    docs = [
+        make_doc("api.md", "{op: file, path: src/api/**}", "{op: file, path: src/api/x.py}"),
+        make_doc("kw.md", "{op: file, path: 'src/**', keywords: [retry]}"),
+        make_doc("bad.md", "{op: file, path: a, source: nope}"),
+    ]
+    change_sets = [
+        [changes(API, modified("src/api/x.py"))],
+        [changes(API, modified("src/other.py"))],
+        [changes(API, modified("README.md"))],
+    ]
+    diffs = {"src/api/x.py": "+ retry()", "src/other.py": "+ nothing"}
+
+    def lookup(source: str, path: str) -> str | None:
+        return diffs.get(path)
+
+    prepared = prepare_rules(docs, ["api"])
+    assert [w.code for w in prepared.warnings] == [ReportCode.UNBOUND_SOURCE]
+    for change_set in change_sets:
+        expected = build_impact_report(
+            docs, change_set, bound_sources=["api"], keyword_lookup=lookup
+        )
+        assert prepared.report(change_set, keyword_lookup=lookup) == expected
+    matched = [prepared.match(change_set, keyword_lookup=lookup) for change_set in change_sets]
+    fired = [
+        sorted((prepared.docs[r.doc_index].path, r.rule.index) for r in m.fired) for m in matched
+    ]
+    assert fired == [[("api.md", 0), ("api.md", 1), ("kw.md", 0)], [], []]
+    assert [sorted(m.evidence) for m in matched] == [[0, 1], [], []]
