@@ -204,6 +204,13 @@ def decide_range(
     ``rewind``: an older head is a deliberate rewind (a forced push newer than the coverage, or a
     catch-up to the branch tip), not a push delivered late.
     """
+    if not facts.head_on_branch:
+        # Delivered or retried after a forced push replaced it: its commits are gone.
+        return _skip(
+            head_sha,
+            relation_of(covered, head_sha, facts) if covered else None,
+            "the head is no longer on the branch: a forced push replaced it",
+        )
     if covered is None:
         return _first_range(head_sha, event_base_sha, facts)
     relation = relation_of(covered, head_sha, facts)
@@ -218,12 +225,6 @@ def decide_range(
         if rewind and not facts.covered_head_on_branch:
             return _rewrite(covered, head_sha, relation, facts)
         return _older_range(head_sha, event_base_sha, covered, relation, facts)
-    if not facts.head_on_branch:
-        return _skip(
-            head_sha,
-            relation,
-            "the head is no longer on the branch: a forced push replaced it",
-        )
     return _rewrite(covered, head_sha, relation, facts)
 
 

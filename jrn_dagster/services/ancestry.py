@@ -60,6 +60,7 @@ def ancestry(
             covered_from_in_event_base=False,
             event_base_in_covered_from=False,
             covered_from_in_head=False,
+            head_on_branch=checkout.on_branch.get(checkout.head_sha, True),
         )
     covered_from = covered.covered_from_sha
     # The newest processed commit still in the new history, if the old head is gone.

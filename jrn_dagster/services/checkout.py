@@ -354,6 +354,7 @@ def clone_at(
     dest: str = "repo",
     other_shas: Sequence[str | None] = (),
     descendant_shas: Sequence[str | None] = (),
+    check_on_branch: bool = False,
     rewrite_check_sha: str | None = None,
     timeout: float = DEFAULT_CLONE_TIMEOUT,
     retry_delays: Sequence[float] = NETWORK_RETRY_DELAYS,
@@ -371,9 +372,9 @@ def clone_at(
     with the new one. A shallow, partial clone cannot answer ancestry questions about commits it
     was not asked to find.
 
-    ``rewrite_check_sha`` (a covered head): when it is not in the head's history, also find out
-    whether it and the head are still on ``branch`` (``Checkout.on_branch``): a push a forced
-    push has since replaced is not, and a covered head that still is was not rewound.
+    ``check_on_branch``: also find out whether the head, and ``rewrite_check_sha`` (a covered
+    head), are still on ``branch`` (``Checkout.on_branch``): a push a forced push has since
+    replaced is not, and a covered head that still is was not rewound.
 
     Raises ``InvalidInputError`` before running anything for bad input, and ``CheckoutError``
     (``retryable`` set for transport errors, after ``retry_delays`` are used up) when git fails.
@@ -420,8 +421,9 @@ def clone_at(
     }
     present = {sha: git.has_commit(sha) for sha in sorted(set(descendants))}
     on_branch: dict[str, bool] = {}
-    if rewrite_check_sha and rewrite_check_sha not in git.history(head):
-        on_branch = _on_branch(git, {head, rewrite_check_sha}, branch=branch, depth=depth)
+    if check_on_branch:
+        wanted_on_branch = {head} | ({rewrite_check_sha} if rewrite_check_sha else set())
+        on_branch = _on_branch(git, wanted_on_branch, branch=branch, depth=depth)
     git.remote("checkout", "--quiet", "--detach", head, "--", what=f"check out {head}")
     checked_out = git.local("rev-parse", "HEAD").stdout.strip()
     if checked_out != head:

@@ -72,6 +72,7 @@ def _clone(
     dest: str,
     find: list[str | None],
     fetch: list[str | None],
+    check_on_branch: bool = False,
     rewrite_check_sha: str | None = None,
 ) -> Checkout:
     """``clone_at`` with the resource's settings. ``find``: commits to look for in the head's
@@ -89,6 +90,7 @@ def _clone(
         dest=dest,
         other_shas=find,
         descendant_shas=fetch,
+        check_on_branch=check_on_branch,
         rewrite_check_sha=rewrite_check_sha,
         timeout=access.git_timeout_seconds,
         retry_delays=access.git_retry_delays_seconds,
@@ -115,8 +117,10 @@ def _check_out(
             work.source_cursor_sha,
         ],
         fetch=[covered.head_sha if covered else None, work.event_base_sha],
-        # A catch-up's head is the branch head: it is on the branch by definition.
-        rewrite_check_sha=covered.head_sha if covered and work.head_sha else None,
+        # A push may have been replaced by a forced push since; a catch-up's head is the
+        # branch head, on the branch by definition.
+        check_on_branch=work.head_sha is not None,
+        rewrite_check_sha=covered.head_sha if covered else None,
     )
     facts = ancestry(
         sandbox,
