@@ -37,6 +37,7 @@ from jrn_dagster.redaction import redact
 from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
 from jrn_dagster.resources.sandbox.errors import SandboxTimeoutError
 from jrn_dagster.services.checkout_errors import (
+    CheckoutAuthError,
     CheckoutError,
     CheckoutNotFoundError,
     CheckoutRefNotFoundError,
@@ -48,6 +49,7 @@ from jrn_dagster.services.credentials import GitCredential, git_auth_environment
 logger = logging.getLogger(__name__)
 
 CLONE_URL_TEMPLATE_ENV = "JRN_CLONE_URL_TEMPLATE"
+CREDENTIAL_HOSTS_ENV = "JRN_CREDENTIAL_HOSTS"
 DEFAULT_CLONE_TIMEOUT = 900.0
 LOCAL_COMMAND_TIMEOUT = 120.0
 # Commits fetched at first when a base is given: enough for most pushes in one round trip.
@@ -55,13 +57,18 @@ INITIAL_DEPTH = 20
 NETWORK_RETRY_DELAYS: tuple[float, ...] = (2.0, 8.0)
 ALLOWED_SCHEMES = ("https", "http", "file", "ssh")
 _DEST_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-# Settings for every git command: no credential helper or askpass from the machine or the image,
-# no background maintenance, no detached-HEAD advice.
-_GIT_OPTIONS = (
+# Settings for every git command of the pipeline: no credential helper or askpass from the
+# machine or the image, no file-system monitor or hook (programs a repository's config could
+# name), no background maintenance, no detached-HEAD advice.
+GIT_OPTIONS = (
     "-c",
     "credential.helper=",
     "-c",
     "core.askPass=",
+    "-c",
+    "core.fsmonitor=",
+    "-c",
+    "core.hooksPath=/dev/null",
     "-c",
     "gc.auto=0",
     "-c",
@@ -74,7 +81,12 @@ _GIT_OPTIONS = (
     "protocol.version=2",
 )
 
-__all__ = ["Checkout", "CheckoutError", "clone_at", "clone_url_for"]
+__all__ = ["Checkout", "CheckoutError", "clone_at", "clone_url_for", "git_argv"]
+
+
+def git_argv(*args: str) -> list[str]:
+    """A git command line with the pipeline's settings (``GIT_OPTIONS``)."""
+    return ["git", *GIT_OPTIONS, *args]
 
 
 class Checkout(BaseModel):
@@ -156,8 +168,10 @@ class _Git:
         deadline: float,
         retry_delays: Sequence[float],
         sleep: Callable[[float], None],
+        withheld: str | None = None,
     ) -> None:
         scheme = urlsplit(url).scheme
+        self._withheld = withheld
         self.sandbox = sandbox
         self.path = path
         self.url = url
@@ -193,7 +207,7 @@ class _Git:
     def local(self, *args: str, cwd: str | None = None, check: bool = True) -> CommandResult:
         """A command that never needs the remote: it gets no credential."""
         return self.sandbox.run(
-            ["git", *_GIT_OPTIONS, *args],
+            git_argv(*args),
             cwd=cwd or self.path,
             env=self.env,
             timeout=min(self._remaining(f"git {args[0]}"), LOCAL_COMMAND_TIMEOUT),
@@ -207,7 +221,7 @@ class _Git:
         while True:
             try:
                 result = self.sandbox.run(
-                    ["git", *_GIT_OPTIONS, *args],
+                    git_argv(*args),
                     cwd=self.path,
                     env={**self.env, **self._auth_env},
                     timeout=self._remaining(what),
@@ -221,6 +235,8 @@ class _Git:
                 error = classify_git_failure(
                     result.stderr, what=what, url=self.url, exit_code=result.exit_code
                 )
+                if self._withheld and isinstance(error, CheckoutAuthError | CheckoutNotFoundError):
+                    error = type(error)(f"{error} ({self._withheld})")
             if not error.retryable or not delays:
                 raise error
             logger.warning("%s; retrying", error)
@@ -325,6 +341,7 @@ def clone_at(
     dest: str = "repo",
     other_shas: Sequence[str | None] = (),
     descendant_shas: Sequence[str | None] = (),
+    credential_hosts: Collection[str] = (),
     timeout: float = DEFAULT_CLONE_TIMEOUT,
     retry_delays: Sequence[float] = NETWORK_RETRY_DELAYS,
     sleep: Callable[[float], None] = time.sleep,
@@ -338,6 +355,10 @@ def clone_at(
     by id to find out whether the head is in theirs (``Checkout.descendants``): an older head than
     a cursor. A shallow, partial clone cannot answer ancestry questions about commits it was not
     asked to find.
+
+    The credential is sent only to the coordinate's host (the integration's) and to
+    ``credential_hosts`` (a mirror or proxy the operator declared): a clone URL naming another
+    host is fetched without it, and an authentication failure then says why.
 
     Raises ``InvalidInputError`` before running anything for bad input, and ``CheckoutError``
     (``retryable`` set for transport errors, after ``retry_delays`` are used up) when git fails.
@@ -353,6 +374,16 @@ def clone_at(
     ]
     url = clone_url_for(parsed, clone_url_template)
     scheme, host = urlsplit(url).scheme, urlsplit(url).hostname
+    withheld = None
+    if credential is not None and scheme in ("https", "http"):
+        allowed = {parsed.host, *(h.strip().lower() for h in credential_hosts)}
+        if (host or "").lower() not in allowed:
+            credential = None
+            withheld = (
+                f"no credential was sent to {host}: the integration's credential goes only to "
+                f"{parsed.host}; if {host} is a mirror that may receive it, declare it in "
+                f"{CREDENTIAL_HOSTS_ENV}"
+            )
     if credential is not None and scheme == "http" and not _is_loopback(host):
         raise InvalidInputError(
             f"refusing to send credentials over plain http to {host}: use an https clone URL"
@@ -366,6 +397,7 @@ def clone_at(
         deadline=time.monotonic() + timeout,
         retry_delays=retry_delays,
         sleep=sleep,
+        withheld=withheld,
     )
     git.prepare(dest)
     depth = INITIAL_DEPTH if base is not None or others else 1

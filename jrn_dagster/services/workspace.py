@@ -115,6 +115,7 @@ def _clone(
         dest=dest,
         other_shas=[covered.head_sha, covered.covered_from_sha] if covered else [],
         descendant_shas=[covered.head_sha] if covered else [],
+        credential_hosts=access.resolved_credential_hosts(),
         timeout=access.git_timeout_seconds,
         retry_delays=access.git_retry_delays_seconds,
     )
