@@ -76,3 +76,38 @@ def test_command_agent_is_time_limited(flow: Flow) -> None:
     assert failure.value.description == (
         "agent: command `sleep 30` did not finish within 1 s and was killed"
     )
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        (
+            'head -c 31457280 /dev/zero | tr "\\0" x > "$JRN_DOCS_DIR/big.md"',
+            "the agent left docs/big.md at 31,457,280 bytes: over the limit of 1,048,576 bytes "
+            "per proposed doc; nothing was proposed",
+        ),
+        (
+            'for n in $(seq 501); do echo "# $n" > "$JRN_DOCS_DIR/page-$n.md"; done',
+            "the agent changed 501 docs: over the limit of 500 proposed docs per run; nothing "
+            "was proposed",
+        ),
+        (
+            'for n in $(seq 17); do head -c 1000000 /dev/zero | tr "\\0" x'
+            ' > "$JRN_DOCS_DIR/part-$n.md"; done',
+            "the agent's proposals add up to 17,000,000 bytes: over the limit of 16,777,216 "
+            "bytes per run; nothing was proposed",
+        ),
+    ],
+    ids=["a-30-MiB-doc", "too-many-docs", "too-much-in-total"],
+)
+def test_proposals_over_a_limit_fail_the_step_naming_the_limit(
+    flow: Flow, script: str, message: str
+) -> None:
+    flow.resources["agent"] = CommandAgent(command=["bash", "-c", script], timeout_seconds=60)
+    with context_for(flow, API_SPACE) as context:
+        workspace, synced, report = _through_impact(flow, context)
+        with pytest.raises(Failure) as failure:
+            agent(context, workspace, synced, report)
+    assert failure.value.description == f"agent: {message}"
+    with flow.database.unit_of_work() as uow:
+        assert uow.changesets.all() == []

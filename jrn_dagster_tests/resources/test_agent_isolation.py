@@ -21,7 +21,7 @@ from jrn_dagster.resources.sandbox.local import (
     LocalSandbox,
     LocalSandboxResource,
 )
-from jrn_dagster_tests.resources.processes import wait_until_gone
+from jrn_dagster_tests.resources.processes import processes_with
 
 
 @pytest.fixture
@@ -30,24 +30,6 @@ def sandbox(resource: LocalSandboxResource) -> Iterator[LocalSandbox]:
     assert isinstance(opened, LocalSandbox)
     yield opened
     resource.release_all()
-
-
-def _processes_with(marker: str) -> list[int]:
-    """Live host processes whose command line contains ``marker``, once those being killed
-    (SIGKILL is delivered asynchronously) are gone."""
-    return [pid for pid in _matching(marker) if not wait_until_gone(pid)]
-
-
-def _matching(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def test_the_bundled_bubblewrap_is_found_and_works_here(sandbox: LocalSandbox) -> None:
@@ -122,7 +104,7 @@ def test_a_setsid_daemon_dies_with_the_isolated_command(sandbox: LocalSandbox) -
         timeout=30,
     )
     # The PID namespace ended with the command: the kernel killed everything in it.
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 def test_a_timeout_kills_the_isolated_tree(sandbox: LocalSandbox) -> None:
@@ -131,7 +113,7 @@ def test_a_timeout_kills_the_isolated_tree(sandbox: LocalSandbox) -> None:
         sandbox.run_untrusted(
             ["bash", "-c", f"trap '' TERM; exec -a {marker} sleep 300"], timeout=1
         )
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 def test_read_only_paths_are_readable_not_writable(tmp_path: Path) -> None:
