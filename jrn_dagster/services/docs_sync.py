@@ -55,6 +55,9 @@ def _candidates(
         except InvalidInputError:
             refused.append(full)
             continue
+        if "\ufffd" in path:  # a name that is not UTF-8: it could not be read back by name
+            refused.append(full)
+            continue
         if entry.kind != "file" or entry.sha256 is None:
             refused.append(full)  # a symlink could point anywhere; a FIFO would block a read
             continue

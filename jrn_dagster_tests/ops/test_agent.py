@@ -111,3 +111,20 @@ def test_proposals_over_a_limit_fail_the_step_naming_the_limit(
     assert failure.value.description == f"agent: {message}"
     with flow.database.unit_of_work() as uow:
         assert uow.changesets.all() == []
+
+
+def test_a_doc_whose_name_is_not_utf8_is_refused_not_fatal(flow: Flow) -> None:
+    flow.resources["agent"] = CommandAgent(
+        command=[
+            "bash",
+            "-c",
+            'echo x > "$JRN_DOCS_DIR/bad-$(printf "\\xff").md";'
+            ' echo "# new" > "$JRN_DOCS_DIR/caf\u00e9.md"',
+        ],
+        timeout_seconds=60,
+    )
+    with context_for(flow, API_SPACE) as context:
+        workspace, synced, report = _through_impact(flow, context)
+        proposals = agent(context, workspace, synced, report)
+    assert [d.path for d in proposals.docs] == ["caf\u00e9.md"]
+    assert proposals.rejected_paths == ["docs/bad-\ufffd.md"]

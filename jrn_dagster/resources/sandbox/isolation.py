@@ -122,13 +122,17 @@ _checked_lock = threading.Lock()
 
 def check_bubblewrap(bwrap: str | None, read_only: Sequence[str] = ()) -> IsolationCheck:
     """Whether ``bwrap`` can isolate a command on this machine (it needs user namespaces, or
-    root): runs ``true`` isolated, once per process and setting."""
+    root): runs ``true`` isolated. A success is remembered for the process; a failure is
+    checked again next time (it may have been a machine too busy to answer in time)."""
     key = (bwrap, tuple(read_only))
     with _checked_lock:
         if key in _checked:
             return _checked[key]
-    _checked[key] = result = _probe(bwrap, read_only)
-    if not result.available:
+    result = _probe(bwrap, read_only)
+    if result.available:
+        with _checked_lock:
+            _checked[key] = result
+    else:
         logger.warning("the agent cannot be isolated on this machine: %s", result.reason)
     return result
 
