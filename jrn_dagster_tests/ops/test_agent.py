@@ -10,6 +10,7 @@ from dagster import Failure
 from jrn_dagster.config import CliImpactConfig
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE
+from jrn_dagster.domain.workspace import Proposals
 from jrn_dagster.ops.agent import agent
 from jrn_dagster.ops.clone import clone
 from jrn_dagster.ops.impact import ImpactConfig, impact
@@ -33,6 +34,14 @@ def _through_impact(flow: Flow, context):
     return workspace, synced, impact(context, ImpactConfig(), workspace, synced)
 
 
+def _command_agent_proposals(flow: Flow, script: str) -> Proposals:
+    """Run ``bash -c script`` as the agent, through the ops up to the agent step."""
+    flow.resources["agent"] = CommandAgent(command=["bash", "-c", script], timeout_seconds=60)
+    with context_for(flow, API_SPACE) as context:
+        workspace, synced, report = _through_impact(flow, context)
+        return agent(context, workspace, synced, report)
+
+
 def test_notice_agent_twice_proposes_the_same_content(flow: Flow) -> None:
     with context_for(flow, API_SPACE) as context:
         workspace, synced, report = _through_impact(flow, context)
@@ -43,20 +52,13 @@ def test_notice_agent_twice_proposes_the_same_content(flow: Flow) -> None:
 
 
 def test_command_agent_edits_docs_and_nothing_else(flow: Flow) -> None:
-    flow.resources["agent"] = CommandAgent(
-        command=[
-            "bash",
-            "-c",
-            'echo "reviewed: $(jq -r .counts.impactedDocs "$JRN_REPORT_PATH" 2>/dev/null ||'
-            ' grep -c impactedDocs "$JRN_REPORT_PATH")" >> "$JRN_DOCS_DIR/reference/routes.md";'
-            ' echo "# new" > "$JRN_DOCS_DIR/reference/new.md";'
-            ' echo hacked >> "$JRN_REPO_DIR/README.md"; echo x > "$JRN_REPO_DIR/evil.txt"',
-        ],
-        timeout_seconds=60,
+    proposals = _command_agent_proposals(
+        flow,
+        'echo "reviewed: $(jq -r .counts.impactedDocs "$JRN_REPORT_PATH" 2>/dev/null ||'
+        ' grep -c impactedDocs "$JRN_REPORT_PATH")" >> "$JRN_DOCS_DIR/reference/routes.md";'
+        ' echo "# new" > "$JRN_DOCS_DIR/reference/new.md";'
+        ' echo hacked >> "$JRN_REPO_DIR/README.md"; echo x > "$JRN_REPO_DIR/evil.txt"',
     )
-    with context_for(flow, API_SPACE) as context:
-        workspace, synced, report = _through_impact(flow, context)
-        proposals = agent(context, workspace, synced, report)
     by_path = {d.path: d for d in proposals.docs}
     assert set(by_path) == {"reference/routes.md", "reference/new.md"}
     assert by_path["reference/new.md"].base_version is None
@@ -103,28 +105,18 @@ def test_command_agent_is_time_limited(flow: Flow) -> None:
 def test_proposals_over_a_limit_fail_the_step_naming_the_limit(
     flow: Flow, script: str, message: str
 ) -> None:
-    flow.resources["agent"] = CommandAgent(command=["bash", "-c", script], timeout_seconds=60)
-    with context_for(flow, API_SPACE) as context:
-        workspace, synced, report = _through_impact(flow, context)
-        with pytest.raises(Failure) as failure:
-            agent(context, workspace, synced, report)
+    with pytest.raises(Failure) as failure:
+        _command_agent_proposals(flow, script)
     assert failure.value.description == f"agent: {message}"
     with flow.database.unit_of_work() as uow:
         assert uow.changesets.all() == []
 
 
 def test_a_doc_whose_name_is_not_utf8_is_refused_not_fatal(flow: Flow) -> None:
-    flow.resources["agent"] = CommandAgent(
-        command=[
-            "bash",
-            "-c",
-            'echo x > "$JRN_DOCS_DIR/bad-$(printf "\\xff").md";'
-            ' echo "# new" > "$JRN_DOCS_DIR/caf\u00e9.md"',
-        ],
-        timeout_seconds=60,
+    proposals = _command_agent_proposals(
+        flow,
+        'echo x > "$JRN_DOCS_DIR/bad-$(printf "\\xff").md";'
+        ' echo "# new" > "$JRN_DOCS_DIR/caf\u00e9.md"',
     )
-    with context_for(flow, API_SPACE) as context:
-        workspace, synced, report = _through_impact(flow, context)
-        proposals = agent(context, workspace, synced, report)
     assert [d.path for d in proposals.docs] == ["caf\u00e9.md"]
     assert proposals.rejected_paths == ["docs/bad-\ufffd.md"]
