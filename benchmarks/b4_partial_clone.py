@@ -100,6 +100,7 @@ def main() -> None:
                     base_sha=base,
                     credential=CREDENTIAL,
                     clone_url_template=server.url_template,
+                    credential_hosts=[server.host],
                 )
                 assert checkout.base_reachable and checkout.head_sha == head
 

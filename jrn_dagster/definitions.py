@@ -12,7 +12,7 @@ from jrn_dagster.redaction import install_redaction
 from jrn_dagster.resources.agent import AgentResource, CommandAgent, NoticeAgent
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster.resources.sandbox.factory import sandbox_resource_from_env
+from jrn_dagster.resources.sandbox.factory import env_flag, sandbox_resource_from_env
 from jrn_dagster.sensors import (
     cli_impact_cancel_sensor,
     cli_impact_failure_sensor,
@@ -20,6 +20,7 @@ from jrn_dagster.sensors import (
 )
 
 AGENT_COMMAND_ENV = "JRN_AGENT_COMMAND"
+AGENT_NETWORK_ENV = "JRN_AGENT_NETWORK"
 
 
 def database_resource() -> DatabaseResource:
@@ -32,7 +33,11 @@ def database_resource() -> DatabaseResource:
 
 def agent_resource() -> AgentResource:
     command = os.environ.get(AGENT_COMMAND_ENV, "").strip()
-    return CommandAgent(command=shlex.split(command)) if command else NoticeAgent()
+    if not command:
+        return NoticeAgent()
+    return CommandAgent(
+        command=shlex.split(command), network=env_flag(os.environ, AGENT_NETWORK_ENV)
+    )
 
 
 def build_resources() -> dict[str, object]:

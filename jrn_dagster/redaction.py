@@ -4,7 +4,8 @@ Two layers, applied in this order:
 
 1. A process-wide registry of known secret values (``register_secret``): every token this process
    resolves is registered the moment it is read, so it is replaced wherever it appears, whatever
-   its format.
+   its format. Its URL-encoded forms and its base64 forms (an HTTP Basic header carries
+   ``base64(user:token)``, whatever the user name) are registered with it.
 2. Patterns for secrets we did not resolve ourselves but must never print: GitHub tokens,
    ``Authorization`` header values, credentials in URLs, PEM private key blocks and JWTs.
 
@@ -12,15 +13,19 @@ Redaction is deliberately greedy: masking a harmless string costs a little reada
 credential costs a rotation.
 """
 
+import base64
 import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
 # Shorter values would mask ordinary words; no real credential is this short.
 MIN_SECRET_LENGTH = 6
+# A base64 fragment this long is never an ordinary word.
+MIN_BASE64_FRAGMENT_LENGTH = 12
 
 
 def _authorization_value(match: re.Match[str]) -> str:
@@ -57,6 +62,30 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
 )
 
 
+def _base64_fragments(raw: bytes) -> set[str]:
+    """What every base64 encoding of a text containing ``raw`` contains, wherever ``raw`` sits.
+
+    base64 turns each 3 bytes into 4 characters, so the encoding of ``raw`` depends on its
+    offset modulo 3 in the encoded text (``user:`` before a token in a Basic header shifts it).
+    For each of the three offsets, the groups made of ``raw``'s bytes only are the same whatever
+    surrounds it: those characters are the fragment (a character or two at each end may differ).
+    """
+    fragments = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode()
+        first_group = 1 if offset else 0
+        last_group = (offset + len(raw)) // 3
+        fragment = encoded[4 * first_group : 4 * last_group]
+        fragments.update({fragment, fragment.replace("+", "-").replace("/", "_")})
+    return {f for f in fragments if len(f) >= MIN_BASE64_FRAGMENT_LENGTH}
+
+
+def _forms(value: str) -> set[str]:
+    """``value`` and the spellings it takes in URLs and HTTP headers."""
+    forms = {value, quote(value, safe=""), quote_plus(value)} | _base64_fragments(value.encode())
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
 class _SecretRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -69,7 +98,7 @@ class _SecretRegistry:
         with self._lock:
             if value in self._values:
                 return
-            self._values.add(value)
+            self._values.update(_forms(value))
             # Longest first, so a secret that contains another is masked whole.
             ordered = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(item) for item in ordered))
@@ -88,8 +117,9 @@ _registry = _SecretRegistry()
 
 
 def register_secret(value: str | None) -> None:
-    """Mask ``value`` in every later ``redact`` call of this process. Values shorter than
-    ``MIN_SECRET_LENGTH`` are ignored (they are not credentials and would mask plain words)."""
+    """Mask ``value`` (and its URL-encoded and base64 forms) in every later ``redact`` call of
+    this process. Values shorter than ``MIN_SECRET_LENGTH`` are ignored (they are not
+    credentials and would mask plain words)."""
     if value:
         _registry.add(value)
 

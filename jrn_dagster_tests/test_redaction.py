@@ -1,6 +1,8 @@
+import base64
 import io
 import logging
 from collections.abc import Iterator
+from urllib.parse import quote, quote_plus
 
 import pytest
 from dagster import DagsterInstance, Failure, OpExecutionContext, in_process_executor, job, op
@@ -88,6 +90,28 @@ def test_registered_secrets_are_masked_in_any_format() -> None:
     register_secret("plain-secret-value")
     register_secret("plain-secret")  # a prefix of the other: the longer one wins
     assert redact("x plain-secret-value y plain-secret z") == f"x {REDACTED} y {REDACTED} z"
+
+
+@pytest.mark.parametrize("user", ["x-access-token", "u", "ab", "oauth2", ""])
+def test_registered_secrets_are_masked_url_encoded_and_inside_any_basic_header(user: str) -> None:
+    token = "jrn-T0k3n/with+special=chars&more_0123456789"
+    register_secret(token)
+    basic = base64.b64encode(f"{user}:{token}".encode()).decode()
+    url_safe = base64.urlsafe_b64encode(f"{user}:{token}".encode()).decode()
+    text = (
+        f"Basic {basic} | {url_safe} | https://h/?t={quote(token, safe='')} | "
+        f"form={quote_plus(token)}"
+    )
+    redacted = redact(text)
+    assert token not in redacted and quote(token, safe="") not in redacted
+    assert quote_plus(token) not in redacted
+    basic_part, url_safe_part = redacted.removeprefix("Basic ").split(" | ")[:2]
+    prefix_chars = 4 * -(-(len(user) + 1) // 3)  # base64 of "user:", padded to whole groups
+    for part in (basic_part, url_safe_part):
+        # What survives is the user name's encoding and a group at each end, never the token.
+        before, marker, after = part.partition(REDACTED)
+        assert marker and len(before) <= prefix_chars + 4 and len(after) <= 4
+    assert redacted.count(REDACTED) == 4
 
 
 def test_short_or_empty_values_are_not_registered() -> None:

@@ -1,19 +1,23 @@
 """Doc frontmatter: a ``---`` line, YAML, a ``---`` line, then the markdown body.
 
 The YAML is read with ruamel.yaml's pure-Python safe loader, which implements YAML 1.2: ``on``,
-``yes`` and ``off`` stay strings, and no tag can construct arbitrary objects. A UTF-8 BOM and
-CRLF line endings are accepted. Anything wrong is recorded in ``ParsedDoc.problems``; parsing
-never raises on doc content.
+``yes`` and ``off`` stay strings, and no tag can construct arbitrary objects. Anchors and aliases
+are refused: a few hundred characters of nested aliases expand to billions of nodes for whoever
+walks the value (an "alias bomb"). A UTF-8 BOM and CRLF line endings are accepted. Anything wrong
+is recorded in ``ParsedDoc.problems``; parsing never raises on doc content.
 """
 
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import Field
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent
 
 from jrn_dagster.domain.attention import (
     AttentionRule,
@@ -26,7 +30,10 @@ from jrn_dagster.domain.camel_model import CamelModel
 
 BOM = "\ufeff"
 DELIMITER = "---"
-MAX_FRONTMATTER_CHARS = 256 * 1024
+# Parsing is pure Python (about 1 s per 100 KiB of rules): the cap bounds what one doc costs.
+MAX_FRONTMATTER_CHARS = 64 * 1024
+# Attention rules need 4 levels; deeper nesting is refused before it is parsed further.
+MAX_YAML_DEPTH = 32
 
 # A "%YAML 1.1" directive would switch the loader to YAML 1.1 ("on: yes" -> {True: True}).
 _DIRECTIVE = re.compile(r"^%", re.MULTILINE)
@@ -90,12 +97,38 @@ def split_frontmatter(text: str) -> FrontmatterSplit:
     return FrontmatterSplit(bom, None, 0, len(bom), newline, unclosed=True)
 
 
+class _BoundedComposer(Composer):
+    """Refuses anchors (``&name``) and aliases (``*name``, merge keys ``<<: *name``) where they
+    appear, before anything refers to a shared node, and nesting deeper than
+    ``MAX_YAML_DEPTH``. Events are parsed as the composer asks for them, so a refusal also stops
+    the scanner early (its work grows with the square of the nesting depth)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed", event.start_mark
+            )
+        if self._depth >= MAX_YAML_DEPTH:
+            raise ComposerError(
+                None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", event.start_mark
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def _yaml() -> YAML:
     # A YAML instance is not thread-safe and is costly to build: one per thread, reused.
     loader = getattr(_loaders, "yaml", None)
     if loader is None:
         # pure: ruamel's C loader behaves partly like a YAML 1.1 loader (its documentation).
         loader = YAML(typ="safe", pure=True)
+        loader.Composer = _BoundedComposer
         _loaders.yaml = loader
     return loader
 

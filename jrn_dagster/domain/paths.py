@@ -1,6 +1,7 @@
 """Relative paths of docs and changed files: one spelling for the same file."""
 
 import posixpath
+from collections.abc import Iterable
 
 from jrn_dagster.domain.errors import InvalidInputError
 
@@ -25,3 +26,18 @@ def normalize_relative_path(path: str) -> str:
     if len(normalized) > MAX_PATH_LENGTH:
         raise InvalidInputError(f"invalid path: longer than {MAX_PATH_LENGTH} characters")
     return normalized
+
+
+def parent_directories(path: str) -> list[str]:
+    """Every directory above a normalised ``path``: ``a/b/c.md`` -> ``["a", "a/b"]``."""
+    parts = path.split("/")
+    return ["/".join(parts[:end]) for end in range(1, len(parts))]
+
+
+def file_and_directory_clash(path: str, others: Iterable[str]) -> str | None:
+    """The first of ``others`` that ``path`` cannot live beside in one directory tree: a doc
+    named like a directory of ``path`` (``guide`` beside ``guide/intro.md``), or a doc inside a
+    directory named ``path``. Every later run would fail writing the two into the sandbox."""
+    directories = set(parent_directories(path))
+    inside = path + "/"
+    return next((o for o in others if o in directories or o.startswith(inside)), None)

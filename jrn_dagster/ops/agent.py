@@ -4,6 +4,7 @@ from jrn_dagster.domain.impact import ImpactReport
 from jrn_dagster.domain.workspace import Proposals, SyncedDocs, Workspace
 from jrn_dagster.ops.context import add_metadata, sandbox_of
 from jrn_dagster.ops.failures import failures_explained
+from jrn_dagster.redaction import redact
 from jrn_dagster.resources.agent.base import AgentResource
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
@@ -33,7 +34,7 @@ def agent(
         )
         proposals, warnings = run_agent(agent, target, workspace, synced, report)
     for warning in warnings:
-        context.log.warning(warning)
+        context.log.warning(redact(warning))  # agent output: never trusted to be clean
     add_metadata(
         context,
         {

@@ -1,29 +1,19 @@
-"""Run the agent and collect what it proposes, refusing edits outside the docs directory."""
+"""Run the agent and collect what it proposes, trusting nothing it left in the sandbox.
+
+The sandbox is digested (every entry listed, every file hashed) before and after the agent:
+edits outside the docs directory are reported, never proposed; the docs directory's files are read
+as proposals within the limits below. No git command runs in a checkout after the agent, so a
+config, hook or index flag it planted there is never acted on (``services/tree_digest.py``).
+"""
 
 from jrn_dagster.domain.impact import ImpactReport
 from jrn_dagster.domain.workspace import DOCS_DIR, Proposals, SyncedDocs, Workspace
 from jrn_dagster.resources.agent.base import AgentResource, AgentTask
 from jrn_dagster.resources.sandbox.base import Sandbox
 from jrn_dagster.services.docs_sync import read_proposals
+from jrn_dagster.services.tree_digest import changed_paths, digest_tree
 
-GIT_STATUS_TIMEOUT_SECONDS = 120
-
-
-def _edited_repo_files(sandbox: Sandbox, workspace: Workspace) -> list[str]:
-    """Files the agent changed in the checkouts (they are never proposed)."""
-    edited = []
-    for checkout in workspace.checkouts:
-        if not checkout.path:
-            continue
-        status = sandbox.run(
-            ["git", "status", "--porcelain=v1", "-z", "--untracked-files=all"],
-            cwd=checkout.path,
-            timeout=GIT_STATUS_TIMEOUT_SECONDS,
-        )
-        for entry in status.stdout.split("\0"):
-            if len(entry) > 3:
-                edited.append(f"{checkout.path}/{entry[3:]}")
-    return edited
+MAX_REJECTED_PATHS_SHOWN = 20
 
 
 def run_agent(
@@ -36,13 +26,15 @@ def run_agent(
     """The agent's proposals (content included) and warnings for the reviewer."""
     if not report.impacted:
         return Proposals(agent=agent.name, docs=[]), []
+    before = digest_tree(sandbox)
     warnings = agent.update_docs(AgentTask(sandbox, DOCS_DIR, report, workspace))
-    outside = _edited_repo_files(sandbox, workspace)
-    docs, unreadable = read_proposals(sandbox, synced)
-    rejected = sorted(outside + [f"{DOCS_DIR}/{path}" for path in unreadable])
+    after = digest_tree(sandbox)
+    outside = changed_paths(before, after, ignore=(DOCS_DIR,))
+    docs, refused = read_proposals(sandbox, synced, after)
+    rejected = sorted(outside + refused)
     if rejected:
         warnings.append(
-            f"{len(rejected)} edit(s) rejected (outside the docs directory, or not UTF-8 text): "
-            + ", ".join(rejected[:20])
+            f"{len(rejected)} edit(s) rejected (outside the docs directory, symlinks or special "
+            "files, or not UTF-8 text): " + ", ".join(rejected[:MAX_REJECTED_PATHS_SHOWN])
         )
     return Proposals(agent=agent.name, docs=docs, rejected_paths=rejected), warnings

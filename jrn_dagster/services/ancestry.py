@@ -3,7 +3,7 @@
 from jrn_dagster.domain.coverage import Ancestry, CoveredRange
 from jrn_dagster.domain.refs import validate_sha
 from jrn_dagster.resources.sandbox.base import Sandbox
-from jrn_dagster.services.checkout import Checkout
+from jrn_dagster.services.checkout import Checkout, git_argv
 
 GIT_QUICK_TIMEOUT_SECONDS = 60
 
@@ -13,7 +13,7 @@ def is_ancestor(sandbox: Sandbox, repo_path: str, ancestor: str, descendant: str
     if ancestor == descendant:
         return True
     result = sandbox.run(
-        ["git", "merge-base", "--is-ancestor", validate_sha(ancestor), validate_sha(descendant)],
+        git_argv("merge-base", "--is-ancestor", validate_sha(ancestor), validate_sha(descendant)),
         cwd=repo_path,
         timeout=GIT_QUICK_TIMEOUT_SECONDS,
         check=False,

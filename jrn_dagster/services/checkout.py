@@ -38,6 +38,7 @@ from jrn_dagster.redaction import redact
 from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
 from jrn_dagster.resources.sandbox.errors import SandboxFileNotFoundError, SandboxTimeoutError
 from jrn_dagster.services.checkout_errors import (
+    CheckoutAuthError,
     CheckoutError,
     CheckoutNotFoundError,
     CheckoutRefNotFoundError,
@@ -49,6 +50,7 @@ from jrn_dagster.services.credentials import GitCredential, git_auth_environment
 logger = logging.getLogger(__name__)
 
 CLONE_URL_TEMPLATE_ENV = "JRN_CLONE_URL_TEMPLATE"
+CREDENTIAL_HOSTS_ENV = "JRN_CREDENTIAL_HOSTS"
 DEFAULT_CLONE_TIMEOUT = 900.0
 LOCAL_COMMAND_TIMEOUT = 120.0
 # Commits fetched at first when a base is given: enough for most pushes in one round trip.
@@ -56,13 +58,18 @@ INITIAL_DEPTH = 20
 NETWORK_RETRY_DELAYS: tuple[float, ...] = (2.0, 8.0)
 ALLOWED_SCHEMES = ("https", "http", "file", "ssh")
 _DEST_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-# Settings for every git command: no credential helper or askpass from the machine or the image,
-# no background maintenance, no detached-HEAD advice.
-_GIT_OPTIONS = (
+# Settings for every git command of the pipeline: no credential helper or askpass from the
+# machine or the image, no file-system monitor or hook (programs a repository's config could
+# name), no background maintenance, no detached-HEAD advice.
+GIT_OPTIONS = (
     "-c",
     "credential.helper=",
     "-c",
     "core.askPass=",
+    "-c",
+    "core.fsmonitor=",
+    "-c",
+    "core.hooksPath=/dev/null",
     "-c",
     "gc.auto=0",
     "-c",
@@ -82,7 +89,13 @@ __all__ = [
     "clone_at",
     "clone_branch_history",
     "clone_url_for",
+    "git_argv",
 ]
+
+
+def git_argv(*args: str) -> list[str]:
+    """A git command line with the pipeline's settings (``GIT_OPTIONS``)."""
+    return ["git", *GIT_OPTIONS, *args]
 
 
 class Checkout(BaseModel):
@@ -169,8 +182,10 @@ class _Git:
         deadline: float,
         retry_delays: Sequence[float],
         sleep: Callable[[float], None],
+        withheld: str | None = None,
     ) -> None:
         scheme = urlsplit(url).scheme
+        self._withheld = withheld
         self.sandbox = sandbox
         self.path = path
         self.url = url
@@ -206,7 +221,7 @@ class _Git:
     def local(self, *args: str, cwd: str | None = None, check: bool = True) -> CommandResult:
         """A command that never needs the remote: it gets no credential."""
         return self.sandbox.run(
-            ["git", *_GIT_OPTIONS, *args],
+            git_argv(*args),
             cwd=cwd or self.path,
             env=self.env,
             timeout=min(self._remaining(f"git {args[0]}"), LOCAL_COMMAND_TIMEOUT),
@@ -220,7 +235,7 @@ class _Git:
         while True:
             try:
                 result = self.sandbox.run(
-                    ["git", *_GIT_OPTIONS, *args],
+                    git_argv(*args),
                     cwd=self.path,
                     env={**self.env, **self._auth_env},
                     timeout=self._remaining(what),
@@ -234,6 +249,8 @@ class _Git:
                 error = classify_git_failure(
                     result.stderr, what=what, url=self.url, exit_code=result.exit_code
                 )
+                if self._withheld and isinstance(error, CheckoutAuthError | CheckoutNotFoundError):
+                    error = type(error)(f"{error} ({self._withheld})")
             if not error.retryable or not delays:
                 raise error
             logger.warning("%s; retrying", error)
@@ -356,6 +373,7 @@ def clone_at(
     descendant_shas: Sequence[str | None] = (),
     check_on_branch: bool = False,
     rewrite_check_sha: str | None = None,
+    credential_hosts: Collection[str] = (),
     timeout: float = DEFAULT_CLONE_TIMEOUT,
     retry_delays: Sequence[float] = NETWORK_RETRY_DELAYS,
     sleep: Callable[[float], None] = time.sleep,
@@ -376,6 +394,10 @@ def clone_at(
     head), are still on ``branch`` (``Checkout.on_branch``): a push a forced push has since
     replaced is not, and a covered head that still is was not rewound.
 
+    The credential is sent only to the coordinate's host (the integration's) and to
+    ``credential_hosts`` (a mirror or proxy the operator declared): a clone URL naming another
+    host is fetched without it, and an authentication failure then says why.
+
     Raises ``InvalidInputError`` before running anything for bad input, and ``CheckoutError``
     (``retryable`` set for transport errors, after ``retry_delays`` are used up) when git fails.
     """
@@ -390,6 +412,16 @@ def clone_at(
     ]
     url = clone_url_for(parsed, clone_url_template)
     scheme, host = urlsplit(url).scheme, urlsplit(url).hostname
+    withheld = None
+    if credential is not None and scheme in ("https", "http"):
+        allowed = {parsed.host, *(h.strip().lower() for h in credential_hosts)}
+        if (host or "").lower() not in allowed:
+            credential = None
+            withheld = (
+                f"no credential was sent to {host}: the integration's credential goes only to "
+                f"{parsed.host}; if {host} is a mirror that may receive it, declare it in "
+                f"{CREDENTIAL_HOSTS_ENV}"
+            )
     if credential is not None and scheme == "http" and not _is_loopback(host):
         raise InvalidInputError(
             f"refusing to send credentials over plain http to {host}: use an https clone URL"
@@ -403,6 +435,7 @@ def clone_at(
         deadline=time.monotonic() + timeout,
         retry_delays=retry_delays,
         sleep=sleep,
+        withheld=withheld,
     )
     git.prepare(dest)
     depth = INITIAL_DEPTH if base is not None or others else 1
@@ -524,7 +557,7 @@ class BranchHistory:
     def read(self, *args: str, timeout: float = DEFAULT_CLONE_TIMEOUT) -> CommandResult:
         """A git command that may fetch missing blobs (``check=False``: the caller judges)."""
         return self._git.sandbox.run(
-            ["git", *_GIT_OPTIONS, *args],
+            git_argv(*args),
             cwd=self.path,
             env={**self._git.env, **self._git._auth_env},
             timeout=timeout,

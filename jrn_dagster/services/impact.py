@@ -20,6 +20,7 @@ from jrn_dagster.domain.impact import (
 from jrn_dagster.domain.records import Source
 from jrn_dagster.domain.workspace import DOCS_DIR, SourceCheckout, Workspace
 from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
+from jrn_dagster.services.checkout import git_argv
 
 GIT_DIFF_TIMEOUT_SECONDS = 300
 # Keyword checks read one file's diff; a bigger diff counts as unavailable (the rule fires).
@@ -34,7 +35,7 @@ def changes_of(sandbox: Sandbox, checkout: SourceCheckout) -> SourceChanges:
     said = commits.comparison.describe(commits.base_sha)
     if commits.base_sha is None:
         listing = sandbox.run(
-            ["git", "ls-tree", "-r", "--name-only", "-z", commits.head_sha],
+            git_argv("ls-tree", "-r", "--name-only", "-z", commits.head_sha),
             cwd=checkout.path,
             timeout=GIT_DIFF_TIMEOUT_SECONDS,
         )
@@ -46,7 +47,7 @@ def changes_of(sandbox: Sandbox, checkout: SourceCheckout) -> SourceChanges:
             comparison=said,
         )
     diff = sandbox.run(
-        ["git", "diff", "--name-status", "-z", "-M", commits.base_sha, commits.head_sha, "--"],
+        git_argv("diff", "--name-status", "-z", "-M", commits.base_sha, commits.head_sha, "--"),
         cwd=checkout.path,
         timeout=GIT_DIFF_TIMEOUT_SECONDS,
     )
@@ -109,7 +110,7 @@ def _keyword_lookup(sandbox: Sandbox, checkouts: dict[str, SourceCheckout]) -> K
         if checkout is None or checkout.range.base_sha is None:
             return None
         result = sandbox.run(
-            ["git", *keyword_diff_args(checkout.range.base_sha, checkout.range.head_sha, path)],
+            git_argv(*keyword_diff_args(checkout.range.base_sha, checkout.range.head_sha, path)),
             cwd=checkout.path,
             timeout=GIT_DIFF_TIMEOUT_SECONDS,
             check=False,

@@ -92,6 +92,7 @@ def _clone(
         descendant_shas=fetch,
         check_on_branch=check_on_branch,
         rewrite_check_sha=rewrite_check_sha,
+        credential_hosts=access.resolved_credential_hosts(),
         timeout=access.git_timeout_seconds,
         retry_delays=access.git_retry_delays_seconds,
     )

@@ -2,7 +2,12 @@
 
 Nothing is acknowledged with a 2xx before it is committed: a delivery the database could not take
 gets a 503, so GitHub's delivery log shows the failure and a redelivery (same delivery id) stores
-it later, once.
+it later, once. The only 5xx is 503: whatever goes wrong, the sender is told to redeliver.
+
+Bodies are held in memory until their signature is checked. The bytes held for bodies not yet
+verified, across all requests at once, are bounded (``max_unverified_bytes``): past it, a request
+is answered 503 with ``Retry-After`` without its body being read, so unsigned senders cannot
+exhaust the receiver's memory.
 """
 
 import asyncio
@@ -10,6 +15,7 @@ import logging
 import traceback
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import anyio
@@ -28,7 +34,12 @@ from jrn_dagster.webhooks.deliveries import (
     DeliveryKind,
     prepare_delivery,
 )
-from jrn_dagster.webhooks.signature import SIGNATURE_HEADER, require_secret, verify_signature
+from jrn_dagster.webhooks.signature import (
+    SIGNATURE_HEADER,
+    require_secret,
+    signature_matches,
+    signer,
+)
 from jrn_dagster.webhooks.store import (
     StoredDelivery,
     check_database,
@@ -47,6 +58,11 @@ JSON_CONTENT_TYPE = "application/json"
 # GitHub gives up on a delivery after 10 s; waiting longer for a database slot helps no one.
 DEFAULT_QUEUE_TIMEOUT_SECONDS = 8.0
 RETRY_AFTER_SECONDS = "30"
+# Two deliveries at GitHub's size limit at once, or many ordinary ones.
+DEFAULT_MAX_UNVERIFIED_BYTES = 64 * 1024 * 1024
+STACK_FRAMES_LOGGED = 8
+# Answered before the body was read to its end (too large, no room to hold it).
+_UNREAD_BODY_OUTCOMES = frozenset({"too_large", "over_budget"})
 
 T = TypeVar("T")
 
@@ -59,6 +75,26 @@ class _RejectedError(Exception):
         self.status, self.outcome, self.detail = status, outcome, detail
 
 
+class UnverifiedBytesBudget:
+    """Bytes held for bodies whose signature is not checked yet, across all requests. Used
+    from the event loop only (no locking needed)."""
+
+    def __init__(self, limit: int) -> None:
+        if limit <= 0:
+            raise ValueError("the budget of unverified bytes must be positive")
+        self.limit = limit
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.held -= size
+
+
 def create_app(
     database: Database,
     secret: str,
@@ -66,8 +102,12 @@ def create_app(
     max_body_bytes: int = MAX_PAYLOAD_BYTES,
     database_concurrency: int | None = None,
     queue_timeout_seconds: float = DEFAULT_QUEUE_TIMEOUT_SECONDS,
+    max_unverified_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES,
 ) -> Starlette:
     """The receiver for ``database``, verifying signatures with ``secret`` (never empty).
+
+    At most ``max_unverified_bytes`` are held for bodies not verified yet, across all requests;
+    a request that would pass it gets a 503 with ``Retry-After``, its body unread.
 
     ``database_concurrency`` bounds the store calls in flight (default: 1 on SQLite, whose
     writers queue on one lock anyway, 10 on PostgreSQL); a request that waits longer than
@@ -80,6 +120,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         database_concurrency=database_concurrency or (1 if database.dialect == "sqlite" else 10),
         queue_timeout_seconds=queue_timeout_seconds,
+        unverified=UnverifiedBytesBudget(max(max_unverified_bytes, max_body_bytes)),
     )
     return Starlette(
         routes=[
@@ -99,6 +140,7 @@ class _GitHubReceiver:
         max_body_bytes: int,
         database_concurrency: int,
         queue_timeout_seconds: float,
+        unverified: UnverifiedBytesBudget,
     ) -> None:
         if max_body_bytes <= 0 or database_concurrency <= 0:
             raise ValueError("max_body_bytes and database_concurrency must be positive")
@@ -107,6 +149,7 @@ class _GitHubReceiver:
         self._max_body_bytes = max_body_bytes
         self._database_concurrency = database_concurrency
         self._queue_timeout_seconds = queue_timeout_seconds
+        self._unverified = unverified
         # anyio limiters belong to one event loop; a test client may run several in turn.
         self._limiters: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, anyio.CapacityLimiter
@@ -116,6 +159,13 @@ class _GitHubReceiver:
         log = access_fields(request.scope)
         log["event"] = safe_value(request.headers.get(EVENT_HEADER, "-"))
         log["delivery"] = safe_value(request.headers.get(DELIVERY_HEADER, "-"))
+        try:
+            return await self._receive(request, log)
+        except Exception as error:
+            # A bug: never a 500 (GitHub would show it as our failure without saying to retry).
+            return _unexpected(log, error)
+
+    async def _receive(self, request: Request, log: dict[str, object]) -> Response:
         try:
             body = await self._authenticated_body(request, log)
             delivery = _delivery(request, body)
@@ -149,22 +199,42 @@ class _GitHubReceiver:
         signature = request.headers.get(SIGNATURE_HEADER)
         if not signature:
             raise _RejectedError(401, "unsigned", f"missing {SIGNATURE_HEADER} header")
-        chunks: list[bytes] = []
-        size = 0
+        held = 0
         try:
-            # Counted while streaming: a chunked body has no Content-Length to check up front.
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > self._max_body_bytes:
-                    raise too_large
-                chunks.append(chunk)
-        except ClientDisconnect:
-            raise _RejectedError(400, "client_disconnected", "the client went away") from None
-        body = b"".join(chunks)
-        log["bytes"] = size
-        if not verify_signature(body, signature, self._secret):
-            raise _RejectedError(401, "bad_signature", f"{SIGNATURE_HEADER} does not match")
-        return body
+            # A declared length is reserved whole before anything is read.
+            if declared is not None:
+                held = self._hold(int(declared))
+            mac = signer(self._secret)
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                # Counted while streaming: a chunked body has no Content-Length to check up front.
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > self._max_body_bytes:
+                        raise too_large
+                    if size > held:
+                        held += self._hold(size - held)
+                    mac.update(chunk)
+                    chunks.append(chunk)
+            except ClientDisconnect:
+                raise _RejectedError(400, "client_disconnected", "the client went away") from None
+            log["bytes"] = size
+            if not signature_matches(mac, signature):
+                raise _RejectedError(401, "bad_signature", f"{SIGNATURE_HEADER} does not match")
+            return b"".join(chunks)
+        finally:
+            self._unverified.give_back(held)
+
+    def _hold(self, size: int) -> int:
+        """Reserve ``size`` more unverified bytes, or refuse the request with a 503."""
+        if not self._unverified.take(size):
+            raise _RejectedError(
+                503,
+                "over_budget",
+                "too many unverified bytes in flight, nothing was stored: redeliver later",
+            )
+        return size
 
     async def health(self, request: Request) -> Response:
         log = access_fields(request.scope)
@@ -227,8 +297,10 @@ def _answer(log: dict[str, object], status: int, outcome: str, detail: str | Non
     if status >= 400:
         if status == 400:
             log["error"] = detail
-        # An oversize body is not drained: closing the connection stops the sender.
-        headers = {"Connection": "close"} if status == 413 else None
+        headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else {}
+        if outcome in _UNREAD_BODY_OUTCOMES:
+            # The body is not drained: closing the connection stops the sender.
+            headers["Connection"] = "close"
         return JSONResponse({"error": detail}, status_code=status, headers=headers)
     body: dict[str, object] = {"status": outcome}
     if detail:
@@ -261,16 +333,30 @@ def _database_failure(log: dict[str, object], error: Exception) -> Response:
             status_code=503,
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
-    # A bug or a database refusal we did not foresee. Logged without the exception's message:
-    # SQLAlchemy puts the statement's parameters (the payload) in it.
+    return _unexpected(log, error)
+
+
+def _unexpected(log: dict[str, object], error: Exception) -> Response:
+    """A bug or a refusal we did not foresee: 503 with ``Retry-After`` (the only 5xx), so the
+    delivery is redelivered once it is fixed. Logged on one line with the exception's type and
+    its innermost frames, never its message: SQLAlchemy puts the statement's parameters (the
+    payload) in it."""
     log["outcome"] = "error"
+    frames = traceback.extract_tb(error.__traceback__)[-STACK_FRAMES_LOGGED:]
     logger.error(
         "delivery not stored: unexpected error",
         extra={
             "fields": {
                 "error": type(error).__name__,
-                "stack": "".join(traceback.format_tb(error.__traceback__)),
+                "stack": " < ".join(
+                    f"{Path(frame.filename).name}:{frame.lineno} {frame.name}"
+                    for frame in reversed(frames)
+                ),
             }
         },
     )
-    return JSONResponse({"error": "internal error, nothing was stored"}, status_code=500)
+    return JSONResponse(
+        {"error": "internal error, nothing was stored: redeliver later"},
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )

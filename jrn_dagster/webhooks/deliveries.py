@@ -23,6 +23,8 @@ from jrn_dagster.domain.push import PushEvent, normalize_push
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # GitHub caps webhook payloads at 25 MB and does not deliver larger ones.
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
+# GitHub's payloads nest about 6 levels; deeper is refused before anything recurses over it.
+MAX_JSON_DEPTH = 64
 PING_EVENT = "ping"
 HANDLED_EVENT_TYPES = frozenset({"push", *LIFECYCLE_EVENT_TYPES})
 
@@ -135,6 +137,11 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise InvalidInputError(f"payload is not valid JSON: {_reason(error)}") from None
     if not isinstance(value, dict):
         raise InvalidInputError(f"payload must be a JSON object, got a JSON {_json_type(value)}")
+    # Fewer brackets than the limit cannot nest deeper than it (a cheap, C-speed count).
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _nested_deeper(value):
+        raise InvalidInputError(
+            f"payload is not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
+        )
     # Raw JSON text cannot carry NUL or a lone surrogate unescaped: only \u escapes make them.
     return _storable(value) if "\\u" in text else value
 
@@ -176,6 +183,19 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"number {text[:40]} is out of range")
     return value
+
+
+def _nested_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether containers nest deeper than ``limit``; iterative, so depth cannot exhaust the
+    stack (``_storable``, normalisation and the database's JSON encoder all recurse)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _storable(value: Any) -> Any:

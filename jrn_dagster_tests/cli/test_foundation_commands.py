@@ -83,6 +83,29 @@ def test_docs_from_stdin_and_file(database_url: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("existing", "clashing"),
+    [("guide", "guide/intro.md"), ("guide/intro.md", "guide"), ("a/b/c.md", "a/b"),
+     ("a%b", "a%b/c.md")],
+    ids=["file-then-directory", "directory-then-file", "deep", "like-wildcards-are-literal"],
+)  # fmt: skip
+def test_a_doc_path_that_is_also_a_directory_of_docs_is_refused(
+    database_url: str, existing: str, clashing: str
+) -> None:
+    _setup(database_url)
+    assert run_cli(database_url, "doc", "put", "docs-a", existing, input="# A\n").exit_code == 0
+    result = run_cli(database_url, "doc", "put", "docs-a", clashing, input="# B\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"error: doc path {clashing!r} clashes with doc {existing!r} of the same space: a path "
+        "cannot be both a doc and a directory of docs"
+    ]
+    assert [d["path"] for d in cli_json(database_url, "doc", "list", "docs-a")] == [existing]
+    # Only paths that really clash: a sibling with a common prefix is fine.
+    neighbour = run_cli(database_url, "doc", "put", "docs-a", existing + "x", input="# C\n")
+    assert neighbour.exit_code == 0, neighbour.stderr
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["source", "add", "x", "--repo", "nothing"], "invalid repo coordinate"),

@@ -1,5 +1,7 @@
 """Changesets: created once per key, applied with a compare-and-swap on every doc version."""
 
+import pytest
+
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.records import ChangesetDoc, ChangesetStatus
 from jrn_dagster_tests.support.cli import cli_json, run_cli
@@ -83,6 +85,50 @@ def test_a_doc_created_meanwhile_is_a_conflict(database: Database) -> None:
         uow.commit()
     result = run_cli(database.url, "changesets", "apply", str(changeset_id))
     assert result.exit_code == 3 and "new.md: created meanwhile" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("proposed", "clash"),
+    [
+        (["guide/intro.md"], "guide"),  # a new doc inside a doc of the space
+        (["a.md/notes.md"], "a.md"),
+        (["b/c.md", "b"], "b"),  # two new docs of the changeset clash with each other
+    ],
+)
+def test_a_new_doc_that_clashes_with_a_doc_path_is_a_conflict(
+    database: Database, proposed: list[str], clash: str
+) -> None:
+    space_id = _space_with_docs(database)
+    with database.unit_of_work() as uow:
+        uow.docs.put(space_id, "guide", "# Guide\n")
+        changeset, _ = uow.changesets.create_once(
+            key="clash",
+            space_id=space_id,
+            summary="clash",
+            docs=[
+                ChangesetDoc(path="a.md", base_version=1, proposed_content="# A, updated\n"),
+                *(
+                    ChangesetDoc(path=p, base_version=None, proposed_content="# P\n")
+                    for p in proposed
+                ),
+            ],
+            dagster_run_id=None,
+        )
+        uow.commit()
+    result = run_cli(database.url, "changesets", "apply", str(changeset.id))
+    assert result.exit_code == 3
+    [line] = result.stderr.strip().splitlines()
+    assert (
+        f"{proposed[0]}: clashes with doc {clash!r} (a path cannot be both a doc and a "
+        "directory of docs)"
+    ) in line
+    with database.unit_of_work() as uow:
+        assert {d.path: d.version for d in uow.docs.all(space_id)} == {
+            "a.md": 1,
+            "b.md": 1,
+            "guide": 1,
+        }
+        assert uow.changesets.get(changeset.id).status is ChangesetStatus.OPEN
 
 
 def test_list_show_reject(database: Database) -> None:

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -5,6 +7,7 @@ from hypothesis import strategies as st
 from jrn_dagster.domain.attention import ProblemCode
 from jrn_dagster.domain.frontmatter import (
     MAX_FRONTMATTER_CHARS,
+    MAX_YAML_DEPTH,
     ParsedDoc,
     parse_doc,
     split_frontmatter,
@@ -238,6 +241,64 @@ def test_unclosed_frontmatter_is_reported() -> None:
 def test_huge_frontmatter_is_reported_not_parsed() -> None:
     parsed = parse_doc("a.md", doc("a: '" + "x" * MAX_FRONTMATTER_CHARS + "'\n"))
     assert codes(parsed) == [(ProblemCode.FRONTMATTER_TOO_LARGE, None)]
+
+
+def alias_bomb(levels: int = 9, fan_out: int = 9) -> str:
+    """Each level lists the previous one ``fan_out`` times: ``fan_out ** levels`` leaves
+    (387,420,489 here) for whoever walks the value, in a few hundred characters."""
+    names = "abcdefghijklmnopqrstuvwxyz"
+    lines = [f"a: &a [{', '.join(['x'] * fan_out)}]"]
+    for previous, name in itertools.pairwise(names[:levels]):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * fan_out)}]")
+    return "\n".join(lines) + f"\nattention: *{names[levels - 1]}\n"
+
+
+def test_an_alias_bomb_is_an_invalid_yaml_problem_not_a_hang() -> None:
+    text = doc(alias_bomb())
+    assert len(text) < 500
+    parsed = parse_doc("bomb.md", text)
+    assert codes(parsed) == [(ProblemCode.INVALID_YAML, None)]
+    assert parsed.problems[0].message == (
+        "invalid YAML in frontmatter: anchors and aliases (&name, *name) are not allowed "
+        "at line 2, column 4"
+    )
+    assert parsed.rules == []
+
+
+@pytest.mark.parametrize(
+    "yaml_text",
+    [
+        "base: &rule {op: file, path: a.py}\nattention: [*rule]\n",
+        "attention:\n  - &r\n    op: file\n    path: a.py\n",
+        "defaults: &d {op: file}\nattention:\n  - <<: *d\n    path: a.py\n",
+    ],
+    ids=["alias", "anchor-only", "merge-key"],
+)
+def test_anchors_aliases_and_merge_keys_are_refused(yaml_text: str) -> None:
+    parsed = parse_doc("a.md", doc(yaml_text))
+    assert codes(parsed) == [(ProblemCode.INVALID_YAML, None)]
+    assert "anchors and aliases" in parsed.problems[0].message
+
+
+@pytest.mark.parametrize(
+    "yaml_text",
+    [
+        "a: " + "[" * 5000 + "]" * 5000 + "\n",
+        "".join(" " * depth + f"k{depth}:\n" for depth in range(MAX_YAML_DEPTH + 1))
+        + "  " * 40
+        + "x\n",
+    ],
+    ids=["flow", "block"],
+)
+def test_deep_nesting_is_refused(yaml_text: str) -> None:
+    parsed = parse_doc("a.md", doc(yaml_text))
+    assert codes(parsed) == [(ProblemCode.INVALID_YAML, None)]
+    assert f"nested deeper than {MAX_YAML_DEPTH} levels" in parsed.problems[0].message
+
+
+def test_rules_nested_as_deep_as_attention_needs_are_fine() -> None:
+    parsed = parse_doc("a.md", doc("attention:\n  - op: file\n    path: a.py\n    keywords: [x]\n"))
+    assert parsed.problems == [] and len(parsed.rules) == 1
 
 
 @settings(max_examples=200, deadline=None)

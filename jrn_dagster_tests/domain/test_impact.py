@@ -20,6 +20,7 @@ from jrn_dagster.domain.impact import (
 )
 from jrn_dagster.domain.impact_index import ancestor_prefixes
 from jrn_dagster_tests.domain.naive_impact import naive_matches, report_matches
+from jrn_dagster_tests.domain.test_frontmatter import alias_bomb
 
 API = SourceRef(id=1, name="api", kind="true")
 WEB = SourceRef(id=2, name="web", kind="true")
@@ -236,6 +237,18 @@ def test_doc_problems_become_report_warnings() -> None:
         (ProblemCode.INVALID_RULE, "r.md", 0),
     ]
     assert report.counts.docs_with_problems == 2
+
+
+def test_an_alias_bomb_is_a_warning_for_its_doc_and_the_others_still_match() -> None:
+    docs = [
+        parse_doc("bomb.md", f"---\n{alias_bomb()}---\n"),
+        make_doc("api.md", "{op: file, path: src/a.py}"),
+    ]
+    report = build_impact_report(docs, [changes(API, modified("src/a.py"))], bound_sources=["api"])
+    assert [(w.code, w.doc_path) for w in report.warnings] == [
+        (ProblemCode.INVALID_YAML, "bomb.md")
+    ]
+    assert [d.path for d in report.impacted] == ["api.md"]
 
 
 def test_keywords_filter_by_diff_text_ignoring_case() -> None:

@@ -15,9 +15,13 @@ from jrn_dagster_tests.support.flow import demo_flow, space_request
 def test_reexecuting_from_the_failed_agent_step_rebuilds_the_sandbox(
     database: Database, tmp_path: Path
 ) -> None:
-    flag = tmp_path / "agent-failed-once"
+    # The agent fails until the test lets it succeed: it can read the flag's directory (given
+    # to it read-only), never write outside its sandbox.
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    flag = flags / "agent-may-succeed"
     agent_command = (
-        f"bash -c 'test -f {flag} || {{ touch {flag}; exit 7; }};"
+        f"bash -c 'test -f {flag} || exit 7;"
         ' echo reviewed >> "$JRN_DOCS_DIR/reference/routes.md"\''
     )
     with demo_flow(database, tmp_path) as flow:
@@ -31,6 +35,7 @@ def test_reexecuting_from_the_failed_agent_step_rebuilds_the_sandbox(
                 "clone_url_template": clone_url_template(tmp_path / "git"),
                 "sandbox_dir": str(flow.sandbox_dir),
                 "agent_command": agent_command,
+                "agent_read_only_paths": (str(flags),),
             },
         )
         tags = {**request.tags, "dagster/partition": API_SPACE}
@@ -41,6 +46,7 @@ def test_reexecuting_from_the_failed_agent_step_rebuilds_the_sandbox(
             failed_steps = [e.step_key for e in first.get_step_failure_events()]
             assert failed_steps == ["agent"]
         assert list(flow.sandbox_dir.iterdir()) == []  # released with the failed run
+        flag.touch()
         options = ReexecutionOptions.from_failure(first.run_id, flow.instance)
         with execute_job(
             recon, flow.instance, reexecution_options=options, raise_on_error=False

@@ -22,7 +22,9 @@ def test_a_flaky_git_server_is_retried_until_the_step_succeeds(
     monkeypatch.setattr(jrn_dagster.ops.failures, "FIRST_RETRY_DELAY_SECONDS", 0.1)
     with demo_flow(database, tmp_path) as flow, GitHttpServer(tmp_path / "git", token=TOKEN) as git:
         flow.resources["repository_access"] = RepositoryAccessResource(
-            clone_url_template=git.url_template, git_retry_delays_seconds=[0.05]
+            clone_url_template=git.url_template,
+            credential_hosts=[git.host],
+            git_retry_delays_seconds=[0.05],
         )
         push_change(database, flow.world)
         request = space_request(flow)

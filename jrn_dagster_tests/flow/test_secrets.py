@@ -44,7 +44,7 @@ def test_the_token_is_sent_to_git_and_nowhere_else(
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     with demo_flow(database, tmp_path) as flow, GitHttpServer(tmp_path / "git", token=TOKEN) as git:
         flow.resources["repository_access"] = RepositoryAccessResource(
-            clone_url_template=git.url_template
+            clone_url_template=git.url_template, credential_hosts=[git.host]
         )
         flow.resources["agent"] = CommandAgent(command=SPY_AGENT, timeout_seconds=60)
         push_change(database, flow.world)
@@ -72,7 +72,7 @@ def test_a_rejected_token_fails_clearly_without_showing_it(
         GitHttpServer(tmp_path / "git", token="other") as git,
     ):
         flow.resources["repository_access"] = RepositoryAccessResource(
-            clone_url_template=git.url_template
+            clone_url_template=git.url_template, credential_hosts=[git.host]
         )
         push_change(database, flow.world)
         outcome = run_request(flow, space_request(flow))
@@ -100,7 +100,7 @@ def test_a_missing_token_says_which_variable_to_set(
     assert TOKEN_ENV not in os.environ
     with demo_flow(database, tmp_path) as flow, GitHttpServer(tmp_path / "git", token=TOKEN) as git:
         flow.resources["repository_access"] = RepositoryAccessResource(
-            clone_url_template=git.url_template
+            clone_url_template=git.url_template, credential_hosts=[git.host]
         )
         push_change(database, flow.world)
         outcome = run_request(flow, space_request(flow))

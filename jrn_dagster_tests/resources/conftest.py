@@ -40,6 +40,12 @@ def make_e2b_resource(tmp_path: Path) -> E2BSandboxResource:
     )
 
 
+@pytest.fixture
+def resource(tmp_path: Path) -> LocalSandboxResource:
+    """A local sandbox resource in the test's own directory."""
+    return LocalSandboxResource(base_dir=str(tmp_path / "sandboxes"), kill_grace_seconds=1.0)
+
+
 @pytest.fixture(params=["local", "e2b"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "local":

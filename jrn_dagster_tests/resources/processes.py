@@ -20,3 +20,17 @@ def wait_until_gone(pid: int, within: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def processes_with(marker: str) -> list[int]:
+    """Live processes whose command line contains ``marker``, once those being killed (SIGKILL
+    is delivered asynchronously) are gone."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return [pid for pid in found if not wait_until_gone(pid)]

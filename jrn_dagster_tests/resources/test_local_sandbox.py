@@ -20,11 +20,6 @@ from jrn_dagster.resources.sandbox.local import (
 from jrn_dagster_tests.resources.processes import process_alive, wait_until_gone
 
 
-@pytest.fixture
-def resource(tmp_path: Path) -> LocalSandboxResource:
-    return LocalSandboxResource(base_dir=str(tmp_path / "sandboxes"), kill_grace_seconds=1.0)
-
-
 def test_default_base_dir_is_under_the_system_temp_dir() -> None:
     import tempfile
 
@@ -98,6 +93,22 @@ def test_paths_cannot_leave_the_sandbox(resource: LocalSandboxResource, tmp_path
         sandbox.remove(".")
     assert outside.read_text() == "host file"
     assert sandbox.list_files() == ["link"]  # listed, never followed
+
+
+def test_writing_over_a_symlink_replaces_the_link(
+    resource: LocalSandboxResource, tmp_path: Path
+) -> None:
+    sandbox = resource.open("write-over-link")
+    sandbox.write_file("repo/README.md", "# keep me\n")
+    sandbox.run(["ln", "-s", "repo/README.md", "report.json"], timeout=10)
+    sandbox.write_file("report.json", "{}")
+    assert sandbox.read_file("repo/README.md") == b"# keep me\n"
+    assert not Path(sandbox.path("report.json")).is_symlink()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("host file")
+    sandbox.run(["ln", "-s", str(outside), "out-link"], timeout=10)
+    sandbox.write_file("out-link", "x")  # the link is in the sandbox: replaced, not followed
+    assert outside.read_text() == "host file"
 
 
 def test_background_processes_do_not_outlive_their_command(

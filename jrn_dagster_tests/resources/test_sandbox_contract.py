@@ -126,6 +126,34 @@ def test_files_write_read_list_remove(sandbox: Sandbox) -> None:
     assert sandbox.list_files() == ["docs/a.md", "docs/c.md"]
 
 
+def test_removing_a_symlink_removes_the_link_never_its_target(sandbox: Sandbox) -> None:
+    """A command may plant a symlink where the pipeline later removes a file of its own."""
+    sandbox.write_file("repo/README.md", "# keep me\n")
+    sandbox.run(["ln", "-s", "repo/README.md", "report.json"], timeout=10)
+    sandbox.run(["ln", "-s", "repo", "dir-link"], timeout=10)
+    sandbox.remove("report.json")
+    sandbox.remove("dir-link")
+    assert sandbox.read_file("repo/README.md") == b"# keep me\n"
+    assert sandbox.list_files() == ["repo/README.md"]
+
+
+def test_untrusted_commands_run_like_commands(sandbox: Sandbox) -> None:
+    """Same contract as ``run``: output, exit codes, the given environment, timeouts."""
+    sandbox.write_file("docs/a.md", "# A\n")
+    result = sandbox.run_untrusted(
+        ["bash", "-c", 'cat docs/a.md; echo "$JRN_X"; echo edit > docs/b.md; exit 3'],
+        env={"JRN_X": "given"},
+        timeout=30,
+        check=False,
+    )
+    assert (result.exit_code, result.stdout) == (3, "# A\ngiven\n")
+    assert sandbox.read_file("docs/b.md") == b"edit\n"
+    with pytest.raises(SandboxCommandError):
+        sandbox.run_untrusted(["false"], timeout=30)
+    with pytest.raises(SandboxTimeoutError):
+        sandbox.run_untrusted(["sleep", "300"], timeout=1)
+
+
 def test_reading_a_missing_file_says_so(sandbox: Sandbox) -> None:
     with pytest.raises(SandboxFileNotFoundError) as caught:
         sandbox.read_file("nope.txt")

@@ -42,6 +42,7 @@ def clone_over_http(
         base_sha=base_sha,
         credential=credential,
         clone_url_template=template,
+        credential_hosts=[GitHttpServer.host],
         retry_delays=NO_WAIT,
     )
 

@@ -91,6 +91,7 @@ def test_credentials_are_never_sent_over_plain_http_to_a_remote_host(
                 **SAFE_DEFAULTS,
                 "credential": TOKEN,
                 "clone_url_template": "http://git.example.com/{owner}/{repo}.git",
+                "credential_hosts": ["git.example.com"],  # declared: it may have the credential
             },  # type: ignore[arg-type]
         )
     assert spy.everything == []

@@ -10,7 +10,7 @@ import pytest
 
 from jrn_dagster.domain.records import Integration
 from jrn_dagster.services.checkout import clone_at
-from jrn_dagster.services.checkout_errors import CheckoutError
+from jrn_dagster.services.checkout_errors import CheckoutAuthError, CheckoutError
 from jrn_dagster.services.credentials import resolve_git_credential
 from jrn_dagster_tests.services.integration_records import token_integration
 from jrn_dagster_tests.support.git_repos import RemoteRepo
@@ -62,6 +62,7 @@ def test_the_token_appears_only_in_the_environment_of_remote_git_commands(
         base_sha=base,
         credential=credential,
         clone_url_template=server.url_template,
+        credential_hosts=[server.host],
         retry_delays=(0.0,),
     )
     assert checkout.base_reachable
@@ -112,8 +113,50 @@ def test_the_token_is_not_in_the_text_of_a_failure(
             base_sha=None,
             credential=credential,
             clone_url_template=server.url_template,
+            credential_hosts=[server.host],
             retry_delays=(0.0,),
         )
     error = caught.value
     for text in (str(error), repr(error), str(error.__cause__), str(error.__context__)):
         assert not leaks(text)
+
+
+def test_a_clone_url_on_another_host_gets_no_credential_unless_declared(
+    remote: RemoteRepo, server: GitHttpServer, spy: RecordingSandbox
+) -> None:
+    """The integration's host is github.com; the clone URL template names 127.0.0.1."""
+    credential = resolve_git_credential(
+        token_integration(), remote.coordinate, environ={"ACME_GIT_TOKEN": TOKEN}
+    )
+    with pytest.raises(CheckoutAuthError) as caught:
+        clone_at(
+            spy,
+            coordinate=str(remote.coordinate),
+            branch="main",
+            head_sha=remote.head(),
+            base_sha=None,
+            credential=credential,
+            clone_url_template=server.url_template,
+            retry_delays=(0.0,),
+        )
+    assert server.requests and all(r.authorization is None for r in server.requests)
+    assert not any(leaks(value) for c in spy.commands for value in c.env.values())
+    assert str(caught.value).endswith(
+        "(no credential was sent to 127.0.0.1: the integration's credential goes only to "
+        "github.com; if 127.0.0.1 is a mirror that may receive it, declare it in "
+        "JRN_CREDENTIAL_HOSTS)"
+    )
+    server.reset_counters()
+    declared = clone_at(
+        spy,
+        coordinate=str(remote.coordinate),
+        branch="main",
+        head_sha=remote.head(),
+        base_sha=None,
+        credential=credential,
+        clone_url_template=server.url_template,
+        credential_hosts=["127.0.0.1"],
+        retry_delays=(0.0,),
+    )
+    assert declared.head_sha == remote.head()
+    assert {r.authorization for r in server.requests} == {f"Basic {ENCODED}"}

@@ -1,6 +1,7 @@
 """Real databases for tests: a migrated SQLite file per test, a private PostgreSQL database per
 test session (per xdist worker), emptied between tests."""
 
+import json
 import os
 import shutil
 import uuid
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url, select, text
 
 from jrn_dagster.db.migrate import upgrade
 from jrn_dagster.db.models import Base
@@ -79,3 +80,20 @@ def empty_all_tables(database: Database) -> None:
         # Ids start again from 1, as on PostgreSQL: a gap below the first id would look like
         # an insert still in flight (docs/cursors.md, "Event-id holes").
         connection.execute(text("DELETE FROM sqlite_sequence"))
+
+
+def database_text(database: Database) -> str:
+    """Every row of every table as text: what a test searches for a string that must not have
+    been stored anywhere."""
+    lines = []
+    with database.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            # Every value in full (a Row's repr cuts long values short); text as it is stored.
+            lines.extend(
+                " | ".join(
+                    value if isinstance(value, str) else json.dumps(value, default=str)
+                    for value in (table.name, *row)
+                )
+                for row in connection.execute(select(table))
+            )
+    return "\n".join(lines)

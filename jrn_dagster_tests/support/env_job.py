@@ -14,11 +14,17 @@ from jrn_dagster.resources.sandbox.local import LocalSandboxResource
 
 
 def cli_impact_with(
-    database_url: str, clone_url_template: str, sandbox_dir: str, agent_command: str
+    database_url: str,
+    clone_url_template: str,
+    sandbox_dir: str,
+    agent_command: str,
+    agent_read_only_paths: tuple[str, ...] = (),
 ) -> JobDefinition:
     resources = {
         "database": DatabaseResource(url=database_url),
-        "sandbox": LocalSandboxResource(base_dir=sandbox_dir),
+        "sandbox": LocalSandboxResource(
+            base_dir=sandbox_dir, agent_read_only_paths=list(agent_read_only_paths)
+        ),
         "repository_access": RepositoryAccessResource(clone_url_template=clone_url_template),
         "agent": CommandAgent(command=shlex.split(agent_command)),
     }

@@ -3,6 +3,7 @@ optional Basic-auth check, counting the bytes served.
 
     with GitHttpServer(root, token="s3cret") as server:
         template = server.url_template   # http://127.0.0.1:PORT/{host}/{owner}/{repo}.git
+        clone_at(..., clone_url_template=template, credential_hosts=[server.host])
 
 Requests without the expected ``Authorization: Basic base64(user:token)`` header get a 401, as
 GitHub answers; ``fail_next(n, status)`` makes the next ``n`` requests fail with ``status`` (e.g.
@@ -152,9 +153,12 @@ class GitHttpServer(LoopbackHttpServer):
         )
         super().__init__(_handler(self._state))
 
+    # Not the integration's host (github.com): clones declare it as a credential host.
+    host = "127.0.0.1"
+
     @property
     def url_template(self) -> str:
-        return f"http://127.0.0.1:{self.port}/{{host}}/{{owner}}/{{repo}}.git"
+        return f"http://{self.host}:{self.port}/{{host}}/{{owner}}/{{repo}}.git"
 
     @property
     def requests(self) -> list[ServedRequest]:

@@ -1,10 +1,18 @@
-"""A real webhook receiver for tests: uvicorn on a free loopback port, in a background thread."""
+"""A real webhook receiver for tests: uvicorn on a free loopback port, in a background thread
+(``running_receiver``), or ``jrn-dagster webhooks serve`` as a process
+(``serving_receiver_process``)."""
 
+import os
+import queue
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +21,7 @@ import uvicorn
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.webhooks.app import create_app
 from jrn_dagster.webhooks.server import uvicorn_config
-from jrn_dagster_tests.support.github import DEFAULT_SECRET
+from jrn_dagster_tests.support.github import DEFAULT_SECRET, WEBHOOK_PATH
 
 STARTUP_TIMEOUT_SECONDS = 10
 
@@ -62,3 +70,50 @@ def running_receiver(
             yield client
     finally:
         database.dispose()
+
+
+STARTUP_SECONDS = 30
+# The installed console script, as users run it.
+CLI = [str(Path(sys.executable).parent / "jrn-dagster")]
+
+
+def receiver_environment(database_url: str, secret: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"JRN_WEBHOOK_SECRET"}}
+    env["JRN_DATABASE_URL"] = database_url
+    if secret is not None:
+        env["JRN_WEBHOOK_SECRET"] = secret
+    return env
+
+
+@contextmanager
+def serving_receiver_process(
+    database_url: str,
+) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
+    """The receiver as a process; yields (base URL, process, stderr lines so far)."""
+    process = subprocess.Popen(
+        [*CLI, "webhooks", "serve", "--host", "127.0.0.1", "--port", "0"],
+        env=receiver_environment(database_url, DEFAULT_SECRET),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    urls: queue.Queue[str] = queue.Queue()
+
+    def collect() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if "webhook receiver listening" in line:
+                urls.put(line.split("url=", 1)[1].split()[0].removesuffix(WEBHOOK_PATH))
+
+    collector = threading.Thread(target=collect, daemon=True)
+    collector.start()
+    try:
+        yield urls.get(timeout=STARTUP_SECONDS), process, lines
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STARTUP_SECONDS)
+        collector.join(timeout=STARTUP_SECONDS)  # every line read once the pipe closes

@@ -1,15 +1,10 @@
 """``jrn-dagster webhooks serve`` as a real process: refuses to start when it cannot store safely,
 serves with GitHub's 25 MB limit, logs structured lines without secrets, stops on SIGTERM."""
 
-import os
-import queue
 import signal
 import socket
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,25 +24,19 @@ from jrn_dagster_tests.support.github import (
     send_push,
     sign,
 )
+from jrn_dagster_tests.support.receiver import (
+    CLI,
+    STARTUP_SECONDS,
+    receiver_environment,
+    serving_receiver_process,
+)
 from jrn_dagster_tests.webhooks.conftest import stored_events
-
-STARTUP_SECONDS = 30
-# The installed console script, as users run it.
-CLI = [str(Path(sys.executable).parent / "jrn-dagster")]
-
-
-def _environment(database_url: str, secret: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"JRN_WEBHOOK_SECRET"}}
-    env["JRN_DATABASE_URL"] = database_url
-    if secret is not None:
-        env["JRN_WEBHOOK_SECRET"] = secret
-    return env
 
 
 def _serve_once(database_url: str, secret: str | None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, "webhooks", "serve", "--port", "0"],
-        env=_environment(database_url, secret),
+        env=receiver_environment(database_url, secret),
         capture_output=True,
         text=True,
         timeout=STARTUP_SECONDS,
@@ -97,38 +86,6 @@ def test_refuses_to_start_when_the_database_is_unreachable(tmp_path: Path) -> No
     assert "is unavailable" in result.stderr.strip().splitlines()[-1]
 
 
-@contextmanager
-def _serving(database_url: str) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
-    """The receiver as a process; yields (base URL, process, stderr lines so far)."""
-    process = subprocess.Popen(
-        [*CLI, "webhooks", "serve", "--host", "127.0.0.1", "--port", "0"],
-        env=_environment(database_url, DEFAULT_SECRET),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-    urls: queue.Queue[str] = queue.Queue()
-
-    def collect() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.append(line)
-            if "webhook receiver listening" in line:
-                urls.put(line.split("url=", 1)[1].split()[0].removesuffix(WEBHOOK_PATH))
-
-    collector = threading.Thread(target=collect, daemon=True)
-    collector.start()
-    try:
-        yield urls.get(timeout=STARTUP_SECONDS), process, lines
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=STARTUP_SECONDS)
-        collector.join(timeout=STARTUP_SECONDS)  # every line read once the pipe closes
-
-
 def _status_for_declared_length(base_url: str, length: int) -> bytes:
     """Send only the headers of a request declaring ``length`` bytes; the status line back."""
     url = httpx.URL(base_url)
@@ -145,7 +102,7 @@ def _status_for_declared_length(base_url: str, length: int) -> bytes:
 def test_serves_with_the_25_mb_limit_and_stops_on_sigterm(
     database_url: str, database: Database
 ) -> None:
-    with _serving(database_url) as (base_url, process, lines):
+    with serving_receiver_process(database_url) as (base_url, process, lines):
         with httpx.Client(base_url=base_url, timeout=60) as client:
             assert client.get("/healthz").json() == {"status": "ok"}
             assert send_push(client).status_code == 201

@@ -332,3 +332,119 @@ def test_access_log_is_structured_and_holds_no_secret_or_body(
     text = json.dumps(lines) + caplog.text
     for forbidden in (DEFAULT_SECRET, headers["X-Hub-Signature-256"], "secret-sauce", "do-not-log"):
         assert forbidden not in text
+
+
+def _nested(depth: int, innermost: str = '"caf\\u00e9 \\ud800"') -> bytes:
+    """A push-shaped object whose ``ref`` holds ``depth`` nested objects with ``\\u`` escapes."""
+    return ('{"ref": ' + '{"a\\u0041": ' * depth + innermost + "}" * depth + "}").encode()
+
+
+@pytest.mark.parametrize("depth", [65, 500, 999, 1000, 5000])
+@pytest.mark.parametrize("event", ["push", "issues"])
+def test_deep_json_is_400_with_a_one_line_log_never_500(
+    receiver: httpx.Client, database: Database, caplog: pytest.LogCaptureFixture, depth: int,
+    event: str,
+) -> None:  # fmt: skip
+    caplog.set_level(logging.INFO)
+    body = _nested(depth)
+    response = _post(receiver, body, _signed(body, **{"X-GitHub-Event": event}))
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] in {
+        "payload is not valid JSON: nested deeper than 64 levels",
+        "payload is not valid JSON: nested too deeply",  # past the parser's own limit
+    }
+    deadline = time.monotonic() + 5
+    while not (lines := _access_lines(caplog)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [line] = lines
+    assert (line["status"], line["outcome"]) == (400, "invalid")
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert all("\n" not in r.getMessage() for r in caplog.records)
+    assert stored_events(database) == []
+
+
+def test_json_nested_as_deep_as_the_limit_is_accepted(
+    receiver: httpx.Client, database: Database
+) -> None:
+    payload = push_payload()
+    payload["extra"] = json.loads(_nested(62, '"x"'))  # the payload object and extra: 64
+    body = encode(payload)
+    assert _post(receiver, body, _signed(body)).status_code == 201
+    assert len(stored_events(database)) == 1
+
+
+def test_an_unforeseen_error_is_503_with_retry_after_and_one_log_line(
+    database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (here: the store raising what nothing expects) is never a 500: GitHub is told to
+    redeliver, and the log line names the exception's type and frames, not its message."""
+    import jrn_dagster.webhooks.app as app_module
+
+    def broken_store(*_: object) -> None:
+        raise KeyError("payload-fragment-that-must-not-be-logged")
+
+    monkeypatch.setattr(app_module, "store_delivery", broken_store)
+    caplog.set_level(logging.INFO)
+    with running_receiver(database_url) as client:
+        response = send_push(client)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert response.json() == {"error": "internal error, nothing was stored: redeliver later"}
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    fields = error.__dict__["fields"]
+    assert fields["error"] == "KeyError"
+    assert "\n" not in fields["stack"] and "broken_store" in fields["stack"]
+    assert "payload-fragment" not in caplog.text
+
+
+def _start_request(base_url: str, body: bytes, headers: dict[str, str]) -> socket.socket:
+    """Send the headers and the first half of ``body``; the rest is sent by the caller."""
+    url = httpx.URL(base_url)
+    headers = {**headers, "Content-Length": str(len(body))}
+    head = f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: {url.host}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
+    )
+    connection = socket.create_connection((url.host, url.port or 80), timeout=10)
+    connection.sendall(head.encode() + b"\r\n" + body[: len(body) // 2])
+    return connection
+
+
+def _status(connection: socket.socket) -> bytes:
+    return connection.recv(4096).split(b"\r\n", 1)[0]
+
+
+def test_unverified_bytes_in_flight_are_bounded_503_with_retry_after(
+    database_url: str, database: Database
+) -> None:
+    """Two slow senders hold the whole budget for unverified bodies: the next request is
+    answered 503 with Retry-After before its body is read; once they are done, it is stored."""
+    body = _padded_push(LIMIT)
+    with running_receiver(
+        database_url, max_body_bytes=LIMIT, max_unverified_bytes=2 * LIMIT
+    ) as client:
+        base_url = str(client.base_url)
+        first = _start_request(base_url, body, delivery_headers(body))
+        second = _start_request(base_url, body, delivery_headers(body, secret="wrong-secret"))
+        # Until the receiver has read both requests' headers, probes still fit in the budget.
+        probe = b"{}"
+        deadline = time.monotonic() + 10
+        while (
+            refused := _post(client, probe, delivery_headers(probe, secret="wrong-secret"))
+        ).status_code == 401 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["Retry-After"] == "30"
+        assert refused.headers["Connection"] == "close"
+        assert refused.json() == {
+            "error": "too many unverified bytes in flight, nothing was stored: redeliver later"
+        }
+        with first, second:
+            first.sendall(body[len(body) // 2 :])
+            assert _status(first) == b"HTTP/1.1 201 Created"
+        # The second sender went away: its share of the budget is given back.
+        deadline = time.monotonic() + 10
+        while (stored := send_push(client)).status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stored.status_code == 201, stored.text
+    assert len(stored_events(database)) == 2

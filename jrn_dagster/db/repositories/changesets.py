@@ -7,9 +7,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from jrn_dagster.db.models import ChangesetDocRow, ChangesetRow, DocRow
+from jrn_dagster.db.repositories.docs import DocRepository
 from jrn_dagster.db.types import utcnow
 from jrn_dagster.db.upsert import insert_ignoring_conflicts
 from jrn_dagster.domain.errors import ConflictError, NotFoundError
+from jrn_dagster.domain.paths import file_and_directory_clash
 from jrn_dagster.domain.records import Changeset, ChangesetDoc, ChangesetStatus
 
 
@@ -83,8 +85,9 @@ class ChangesetRepository:
         """Write every proposed doc, each a compare-and-swap on its version; all or nothing.
 
         A doc changed since the proposal was computed (or created meanwhile, for a proposed new
-        doc) is a conflict: nothing is written, the conflicts are returned. The caller commits
-        only when ``applied``.
+        doc), and a new doc whose path clashes with another doc's (``guide`` beside
+        ``guide/intro.md``, in the space or in the changeset) is a conflict: nothing is written,
+        the conflicts are returned. The caller commits only when ``applied``.
         """
         row = self._require(changeset_id)
         if row.status != ChangesetStatus.OPEN.value:
@@ -151,6 +154,15 @@ class ChangesetRepository:
                 conflicts[doc.path] = f"deleted since version {doc.base_version}"
             elif doc.base_version is not None and version != doc.base_version:
                 conflicts[doc.path] = f"changed since version {doc.base_version} (now {version})"
+            elif doc.base_version is None:
+                clash = file_and_directory_clash(
+                    doc.path, (d.path for d in row.docs if d is not doc)
+                ) or DocRepository(self._session).clashing_path(row.space_id, doc.path)
+                if clash is not None:
+                    conflicts[doc.path] = (
+                        f"clashes with doc {clash!r} (a path cannot be both a doc and a "
+                        "directory of docs)"
+                    )
         return conflicts
 
     def _require(self, changeset_id: int) -> ChangesetRow:

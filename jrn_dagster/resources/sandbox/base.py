@@ -6,6 +6,8 @@
   stopped, and ``SandboxTimeoutError`` is raised.
 - A command sees only the environment it is given, on top of a minimal base (``PATH``, ``HOME``,
   ``LANG``, ``TZ``, ``TMPDIR``): nothing leaks in from the process that drives the sandbox.
+- ``run_untrusted`` runs a command we do not trust (the agent): it sees no credential, no
+  process of the orchestrator and no file outside the sandbox (docs/sandboxes.md).
 - Relative paths (for ``cwd`` and the file methods) are relative to ``root``.
 - After ``release`` (idempotent) every method raises ``SandboxGoneError``.
 """
@@ -14,7 +16,7 @@ import math
 import posixpath
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -101,16 +103,68 @@ class Sandbox(ABC):
         """Run ``argv`` (no shell) in ``cwd`` (default ``root``) with ``env`` added to the minimal
         base environment. Raises ``SandboxCommandError`` on a non-zero exit when ``check``,
         ``SandboxTimeoutError`` when ``timeout`` seconds pass first."""
+        return self._checked(self._execute, argv, cwd=cwd, env=env, timeout=timeout, check=check)
+
+    def _checked(
+        self,
+        execute: Callable[..., CommandResult],
+        argv: Sequence[str],
+        *,
+        cwd: str | None,
+        env: Mapping[str, str] | None,
+        timeout: float,
+        check: bool,
+        **options: object,
+    ) -> CommandResult:
+        """Validate the command, run it with ``execute``, raise on a failure when ``check``."""
         checked_argv = check_argv(argv)
-        result = self._execute(
+        result = execute(
             checked_argv,
             cwd=self.path(cwd) if cwd is not None else self.root,
             env=check_env(env),
             timeout=check_timeout(timeout),
+            **options,
         )
         if check and result.exit_code != 0:
             raise SandboxCommandError(checked_argv, result.exit_code, result.stdout, result.stderr)
         return result
+
+    def run_untrusted(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float,
+        check: bool = True,
+        network: bool = False,
+    ) -> CommandResult:
+        """``run`` for a command we do not trust (an agent): isolated from the orchestrator, its
+        processes, files and secrets, and (``network=False``) from the network where the sandbox
+        can do that. Everything it started is gone when it returns. Raises
+        ``SandboxIsolationError`` when it cannot be isolated and the operator did not opt in."""
+        return self._checked(
+            self._execute_untrusted,
+            argv,
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            check=check,
+            network=network,
+        )
+
+    def untrusted_isolation_warning(self) -> str | None:
+        """A warning to show on every run when ``run_untrusted`` runs commands without isolation
+        because the operator opted in; None when they are isolated. Raises
+        ``SandboxIsolationError`` when they cannot be and nobody opted in."""
+        return None
+
+    def _execute_untrusted(
+        self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float, network: bool
+    ) -> CommandResult:
+        """By default the sandbox itself is the boundary (a VM holds nothing of the
+        orchestrator's): run as any command."""
+        return self._execute(argv, cwd=cwd, env=env, timeout=timeout)
 
     def run_script(
         self,

@@ -74,6 +74,11 @@ class SandboxUnavailableError(SandboxError):
         self.retryable = retryable
 
 
+class SandboxIsolationError(SandboxError):
+    """An untrusted command cannot be isolated here, and the operator did not opt in to running
+    it without isolation. Not retryable: the machine has to change."""
+
+
 class SandboxFileNotFoundError(SandboxError, FileNotFoundError):
     """A path read from the sandbox does not exist."""
 

