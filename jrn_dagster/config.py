@@ -1,7 +1,7 @@
 from dagster import Config
 from pydantic import Field
 
-from jrn_dagster.domain.params import CliImpactJobParams
+from jrn_dagster.domain.steps import CliImpactJobParams
 
 
 class CliImpactConfig(Config):

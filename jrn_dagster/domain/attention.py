@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from jrn_dagster.domain.camel_model import CamelModel
+from jrn_dagster.domain.base import CamelModel
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.globs import validated_path_pattern
 

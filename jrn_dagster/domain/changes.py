@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from jrn_dagster.domain.camel_model import CamelModel
+from jrn_dagster.domain.base import CamelModel
 from jrn_dagster.domain.errors import InvalidInputError
 
 

@@ -20,15 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
+from jrn_dagster.domain.base import Frozen
 from jrn_dagster.domain.refs import is_zero_sha
 
 
-class CoveredRange(BaseModel):
+class CoveredRange(Frozen):
     """A binding cursor: what one space has covered of one source branch."""
-
-    model_config = ConfigDict(frozen=True)
 
     head_sha: str
     covered_from_sha: str | None
@@ -105,10 +102,8 @@ class Ancestry:
     covered_head_on_branch: bool = False  # so is the covered head (then it was not rewound)
 
 
-class RangeDecision(BaseModel):
+class RangeDecision(Frozen):
     """The range one space processes for one source branch (small: op outputs carry it)."""
-
-    model_config = ConfigDict(frozen=True)
 
     head_sha: str
     base_sha: str | None  # what git diff compares with; None: the whole head tree

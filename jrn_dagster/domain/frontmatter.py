@@ -26,7 +26,7 @@ from jrn_dagster.domain.attention import (
     describe,
     parse_attention,
 )
-from jrn_dagster.domain.camel_model import CamelModel
+from jrn_dagster.domain.base import CamelModel
 
 BOM = "\ufeff"
 DELIMITER = "---"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from jrn_dagster.domain.jrn import jrn_matches
-from jrn_dagster.domain.params import CliImpactJobParams
 from jrn_dagster.domain.push import PushEvent
+from jrn_dagster.domain.steps import CliImpactJobParams
 
 
 def _actionable_jrn(push: PushEvent) -> str:

@@ -4,13 +4,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict, Field
 
+from jrn_dagster.domain.base import Frozen
 from jrn_dagster.domain.coverage import Comparison, Extension
 from jrn_dagster.domain.refs import is_zero_sha
 
 
-class Record(BaseModel):
+class Record(Frozen):
     model_config = ConfigDict(from_attributes=True, frozen=True)
 
 
@@ -58,7 +59,7 @@ class Source(Record):
     enabled: bool
     created_at: datetime
     updated_at: datetime
-    cursors: list[SourceCursor] = []
+    cursors: list[SourceCursor] = Field(default_factory=list)
 
     @property
     def is_true(self) -> bool:
@@ -87,7 +88,7 @@ class Space(Record):
     archived: bool
     created_at: datetime
     updated_at: datetime
-    bindings: list[Binding] = []
+    bindings: list[Binding] = Field(default_factory=list)
 
 
 class Doc(Record):
@@ -207,4 +208,4 @@ class Changeset(Record):
     dagster_run_id: str | None
     created_at: datetime
     decided_at: datetime | None
-    docs: list[ChangesetDoc] = []
+    docs: list[ChangesetDoc] = Field(default_factory=list)

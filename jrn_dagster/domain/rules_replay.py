@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from enum import StrEnum
 from typing import Any
 
-from jrn_dagster.domain.camel_model import CamelModel
+from jrn_dagster.domain.base import CamelModel
 from jrn_dagster.domain.globs import literal_prefix_dir, path_pattern
 from jrn_dagster.domain.impact import PreparedRules, ReportWarning, warning_order
 from jrn_dagster.domain.impact_index import IndexedRule

@@ -1,6 +1,6 @@
 from dagster import OpExecutionContext, op
 
-from jrn_dagster.domain.workspace import Workspace
+from jrn_dagster.domain.steps import Checkouts
 from jrn_dagster.ops.context import add_metadata
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.resources.database import DatabaseResource
@@ -14,7 +14,7 @@ from jrn_dagster.services.cursor_advance import advance_cursors
 )
 def advance_cursor(
     context: OpExecutionContext,
-    workspace: Workspace,
+    workspace: Checkouts,
     changeset_id: int | None,
     database: DatabaseResource,
 ) -> None:

@@ -1,7 +1,7 @@
 from dagster import OpExecutionContext, op
 
 from jrn_dagster.domain.impact import ImpactReport
-from jrn_dagster.domain.workspace import Proposals, SyncedDocs, Workspace
+from jrn_dagster.domain.steps import Checkouts, Proposals, SyncedDocs
 from jrn_dagster.ops.context import add_metadata, sandbox_of
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.redaction import redact
@@ -18,7 +18,7 @@ from jrn_dagster.services.agent_run import run_agent
 )
 def agent(
     context: OpExecutionContext,
-    workspace: Workspace,
+    workspace: Checkouts,
     synced: SyncedDocs,
     report: ImpactReport,
     agent: AgentResource,

@@ -1,7 +1,7 @@
 from dagster import OpExecutionContext, op
 
 from jrn_dagster.config import CliImpactConfig
-from jrn_dagster.domain.workspace import Workspace
+from jrn_dagster.domain.steps import Checkouts
 from jrn_dagster.ops.context import add_metadata, event_ids, label_mode, space_slug
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.resources.database import DatabaseResource
@@ -23,7 +23,7 @@ def clone(
     database: DatabaseResource,
     sandbox: SandboxResource,
     repository_access: RepositoryAccessResource,
-) -> Workspace:
+) -> Checkouts:
     with failures_explained(context, "clone"):
         params = config.to_params()
         with database.unit_of_work() as uow:
@@ -45,15 +45,15 @@ def clone(
             "sandbox_id": workspace.sandbox_id or "",
             "checkouts": [
                 {
-                    "source": c.work.source_name,
+                    "source": c.plan.source_name,
                     "branch": c.branch,
-                    "pushes": c.work.event_ids,
+                    "pushes": c.plan.event_ids,
                     "head": c.range.head_sha,
                     "base": c.range.base_sha,
                     "comparison": c.range.comparison.describe(c.range.base_sha),
                     "skipped": c.range.skip_reason or "",
                 }
-                for c in workspace.checkouts
+                for c in workspace.sources
             ],
         },
     )

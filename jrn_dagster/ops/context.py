@@ -11,7 +11,7 @@ from dagster import (
 )
 
 from jrn_dagster import tags
-from jrn_dagster.domain.workspace import SyncedDocs, Workspace
+from jrn_dagster.domain.steps import Checkouts, SyncedDocs
 from jrn_dagster.redaction import redact, redact_value
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
@@ -47,7 +47,7 @@ def label_mode(context: OpExecutionContext, mode: str) -> None:
 def sandbox_of(
     context: OpExecutionContext,
     sandboxes: SandboxResource,
-    workspace: Workspace,
+    workspace: Checkouts,
     *,
     database: DatabaseResource,
     access: RepositoryAccessResource,

@@ -2,7 +2,7 @@ from dagster import Config, MetadataValue, OpExecutionContext, op
 from pydantic import Field
 
 from jrn_dagster.domain.impact import ImpactReport
-from jrn_dagster.domain.workspace import SyncedDocs, Workspace
+from jrn_dagster.domain.steps import Checkouts, SyncedDocs
 from jrn_dagster.ops.context import add_metadata, sandbox_of
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.resources.database import DatabaseResource
@@ -26,7 +26,7 @@ class ImpactConfig(Config):
 def impact(
     context: OpExecutionContext,
     config: ImpactConfig,
-    workspace: Workspace,
+    workspace: Checkouts,
     synced: SyncedDocs,
     database: DatabaseResource,
     sandbox: SandboxResource,

@@ -1,6 +1,6 @@
 from dagster import OpExecutionContext, op
 
-from jrn_dagster.domain.workspace import Proposals, Workspace
+from jrn_dagster.domain.steps import Checkouts, Proposals
 from jrn_dagster.ops.context import add_metadata
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.resources.database import DatabaseResource
@@ -13,7 +13,7 @@ from jrn_dagster.services.sync_back import write_changeset
 )
 def sync_back(
     context: OpExecutionContext,
-    workspace: Workspace,
+    workspace: Checkouts,
     proposals: Proposals,
     database: DatabaseResource,
 ) -> int | None:

@@ -1,6 +1,6 @@
 from dagster import OpExecutionContext, op
 
-from jrn_dagster.domain.workspace import SyncedDocs, Workspace
+from jrn_dagster.domain.steps import Checkouts, SyncedDocs
 from jrn_dagster.ops.context import add_metadata, sandbox_of
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.resources.database import DatabaseResource
@@ -12,7 +12,7 @@ from jrn_dagster.services.docs_sync import write_docs
 @op(description="Write the space's docs into the sandbox and record each doc's version.")
 def sync_docs(
     context: OpExecutionContext,
-    workspace: Workspace,
+    workspace: Checkouts,
     database: DatabaseResource,
     sandbox: SandboxResource,
     repository_access: RepositoryAccessResource,

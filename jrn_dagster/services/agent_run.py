@@ -7,7 +7,7 @@ config, hook or index flag it planted there is never acted on (``services/tree_d
 """
 
 from jrn_dagster.domain.impact import ImpactReport
-from jrn_dagster.domain.workspace import DOCS_DIR, Proposals, SyncedDocs, Workspace
+from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, Proposals, SyncedDocs
 from jrn_dagster.resources.agent.base import AgentResource, AgentTask
 from jrn_dagster.resources.sandbox.base import Sandbox
 from jrn_dagster.services.docs_sync import read_proposals
@@ -19,7 +19,7 @@ MAX_REJECTED_PATHS_SHOWN = 20
 def run_agent(
     agent: AgentResource,
     sandbox: Sandbox,
-    workspace: Workspace,
+    workspace: Checkouts,
     synced: SyncedDocs,
     report: ImpactReport,
 ) -> tuple[Proposals, list[str]]:

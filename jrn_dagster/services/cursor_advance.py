@@ -25,7 +25,7 @@ from jrn_dagster.domain.coverage import (
 from jrn_dagster.domain.event_cursor import MAX_HOLES, pending_holes
 from jrn_dagster.domain.jrn import event_jrn, jrn_matches
 from jrn_dagster.domain.records import SpacePushStatus, SpaceRangeStatus
-from jrn_dagster.domain.workspace import SourceCheckout, Workspace
+from jrn_dagster.domain.steps import Checkouts, SourceCheckout
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class CursorReport:
 
 def advance_cursors(
     database: Database,
-    workspace: Workspace,
+    workspace: Checkouts,
     *,
     dagster_run_id: str,
     now: datetime | None = None,
@@ -62,11 +62,11 @@ def advance_cursors(
     """``dagster_run_id``: the run finishing the work (a re-execution of the run that claimed
     it is recorded as the run that did it)."""
     report = CursorReport()
-    for checkout in workspace.true_checkouts:
+    for checkout in workspace.true_sources:
         if checkout.range_id is None and not checkout.push_ids:
             continue  # nothing claimed, nothing processed: every push was done before
         with database.unit_of_work(serializable_write=True) as uow:
-            uow.coverage.lock_source(checkout.work.source_id)
+            uow.coverage.lock_source(checkout.plan.source_id)
             move = _finish_space(uow, workspace, checkout, dagster_run_id)
             _move_source_cursor(uow, checkout, move, now or datetime.now(UTC))
             uow.commit()
@@ -75,9 +75,9 @@ def advance_cursors(
 
 
 def _finish_space(
-    uow: UnitOfWork, workspace: Workspace, checkout: SourceCheckout, dagster_run_id: str
+    uow: UnitOfWork, workspace: Checkouts, checkout: SourceCheckout, dagster_run_id: str
 ) -> CursorMove:
-    plan, work = workspace.plan, checkout.work
+    plan, work = workspace.plan, checkout.plan
     processed = checkout.range_id is not None
     status = SpacePushStatus.SUCCEEDED if processed else SpacePushStatus.SKIPPED
     move = CursorMove(work.source_name, checkout.branch, status.value)
@@ -144,7 +144,7 @@ def _move_binding(
 ) -> None:
     moved = uow.coverage.move_binding_cursor(
         space_id,
-        checkout.work.source_id,
+        checkout.plan.source_id,
         checkout.branch,
         to=to,
         expected=expected,
@@ -159,7 +159,7 @@ def _place_in_chain(
 ) -> None:
     """The range becomes the next step of the space's chain (the first, for a range that
     extends the coverage downwards)."""
-    ends = uow.coverage.chain_ends(space_id, checkout.work.source_id, checkout.branch)
+    ends = uow.coverage.chain_ends(space_id, checkout.plan.source_id, checkout.branch)
     if ends is None:
         seq = 0
     elif checkout.range.extension is Extension.DOWN:
@@ -174,7 +174,7 @@ def _absorb_islands(
 ) -> CoveredRange:
     """Ranges processed earlier below a gap that the coverage now reaches (a push retried late,
     below one processed first) join the chain at its start."""
-    source_id, branch = checkout.work.source_id, checkout.branch
+    source_id, branch = checkout.plan.source_id, checkout.branch
     islands = uow.coverage.islands(space_id, source_id, branch)
     absorbed = absorbed_islands(current.covered_from_sha, islands)
     if not absorbed:
@@ -196,11 +196,11 @@ def _binding_exists(uow: UnitOfWork, space_id: int, source_id: int) -> bool:
 def _required_spaces(uow: UnitOfWork, checkout: SourceCheckout) -> list[int]:
     """Every space that must process the branch: enabled bindings to spaces not archived,
     whose JRN pattern (if any) matches the branch."""
-    coordinate = RepoCoordinate.parse(checkout.work.repo)
+    coordinate = RepoCoordinate.parse(checkout.plan.repo)
     jrn = event_jrn(coordinate.host, coordinate.owner, coordinate.repo, checkout.branch)
     return [
         space_id
-        for space_id, pattern in uow.spaces.active_bindings_of_source(checkout.work.source_id)
+        for space_id, pattern in uow.spaces.active_bindings_of_source(checkout.plan.source_id)
         if pattern is None or jrn_matches(pattern, jrn)
     ]
 
@@ -209,7 +209,7 @@ def _start(uow: UnitOfWork, checkout: SourceCheckout, now: datetime) -> tuple[st
     """Where the source cursor stands, or, before it ever moved, where the branch's known
     history starts: the base of its first push stored since the source exists. While a transaction
     may still be inserting an earlier push (an id hole), that start is not known yet."""
-    work = checkout.work
+    work = checkout.plan
     cursor = uow.coverage.source_cursor(work.source_id, checkout.branch)
     if cursor is not None:
         return cursor.head_sha, ""
@@ -237,7 +237,7 @@ def _start(uow: UnitOfWork, checkout: SourceCheckout, now: datetime) -> tuple[st
 def _move_source_cursor(
     uow: UnitOfWork, checkout: SourceCheckout, move: CursorMove, now: datetime
 ) -> None:
-    work, branch = checkout.work, checkout.branch
+    work, branch = checkout.plan, checkout.branch
     cursor = uow.coverage.source_cursor(work.source_id, branch)
     move.source_before = move.source_after = cursor.head_sha if cursor else None
     start, held = _start(uow, checkout, now)

@@ -4,9 +4,9 @@ import hashlib
 import posixpath
 
 from jrn_dagster.domain.errors import InvalidInputError
-from jrn_dagster.domain.paths import normalize_relative_path
 from jrn_dagster.domain.records import Doc
-from jrn_dagster.domain.workspace import DOCS_DIR, ProposedDoc, SyncedDoc, SyncedDocs
+from jrn_dagster.domain.steps import DOCS_DIR, ProposedDoc, SyncedDoc, SyncedDocs
+from jrn_dagster.domain.validation import normalize_relative_path
 from jrn_dagster.resources.sandbox.base import Sandbox
 from jrn_dagster.services.tree_digest import Tree, TreeEntry
 

@@ -18,7 +18,7 @@ from jrn_dagster.domain.impact import (
     build_impact_report,
 )
 from jrn_dagster.domain.records import Source
-from jrn_dagster.domain.workspace import DOCS_DIR, SourceCheckout, Workspace
+from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, SourceCheckout
 from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
 from jrn_dagster.services.checkout import git_argv
 
@@ -30,7 +30,7 @@ MAX_KEYWORD_DIFF_BYTES = 1_000_000
 def changes_of(sandbox: Sandbox, checkout: SourceCheckout) -> SourceChanges:
     """``git diff --name-status -M base..head`` (a rename counts under both paths; deletions and
     binary files count). With no reachable base: every file of the head tree, flagged."""
-    work, commits = checkout.work, checkout.range
+    work, commits = checkout.plan, checkout.range
     source = SourceRef(id=work.source_id, name=work.source_name, kind="true")
     said = commits.comparison.describe(commits.base_sha)
     if commits.base_sha is None:
@@ -61,15 +61,15 @@ def changes_of(sandbox: Sandbox, checkout: SourceCheckout) -> SourceChanges:
 
 
 def virtual_views(
-    workspace: Workspace, bound: list[Source], changes: dict[int, SourceChanges]
+    workspace: Checkouts, bound: list[Source], changes: dict[int, SourceChanges]
 ) -> list[tuple[SourceChanges, SourceCheckout]]:
     """Virtual sources bound to the space that name the same repository as one of the run's
     true checkouts see that checkout's changes, marked ``virtual``. They are never cloned with
     credentials, never get a cursor and never a run of their own."""
     by_repo = {
-        RepoCoordinate.parse(c.work.repo).key: c
-        for c in workspace.true_checkouts
-        if c.work.source_id in changes
+        RepoCoordinate.parse(c.plan.repo).key: c
+        for c in workspace.true_sources
+        if c.plan.source_id in changes
     }
     views = []
     for source in bound:
@@ -77,7 +77,7 @@ def virtual_views(
             continue
         checkout = by_repo.get(RepoCoordinate.parse(source.repo).key)
         if checkout is not None:
-            view = changes[checkout.work.source_id].model_copy(
+            view = changes[checkout.plan.source_id].model_copy(
                 update={"source": SourceRef(id=source.id, name=source.name, kind="virtual")}
             )
             views.append((view, checkout))
@@ -121,17 +121,17 @@ def _keyword_lookup(sandbox: Sandbox, checkouts: dict[str, SourceCheckout]) -> K
 
 
 def analyse_impact(
-    sandbox: Sandbox, workspace: Workspace, bound: list[Source], *, strict: bool
+    sandbox: Sandbox, workspace: Checkouts, bound: list[Source], *, strict: bool
 ) -> ImpactReport:
     texts = {
         path: sandbox.read_file(posixpath.join(DOCS_DIR, path)).decode("utf-8")
         for path in sandbox.list_files(DOCS_DIR)
     }
     docs = [parse_doc(path, text) for path, text in sorted(texts.items())]
-    active = [c for c in workspace.true_checkouts if c.needs_work]
-    changes = {c.work.source_id: changes_of(sandbox, c) for c in active}
+    active = [c for c in workspace.true_sources if c.needs_work]
+    changes = {c.plan.source_id: changes_of(sandbox, c) for c in active}
     views = virtual_views(workspace, bound, changes)
-    by_name = {c.work.source_name: c for c in active}
+    by_name = {c.plan.source_name: c for c in active}
     by_name.update({view.source.name: checkout for view, checkout in views})
     return build_impact_report(
         docs,
@@ -160,10 +160,10 @@ def empty_report(strict: bool) -> ImpactReport:
     )
 
 
-def persist_report(database: Database, workspace: Workspace, report: ImpactReport) -> None:
+def persist_report(database: Database, workspace: Checkouts, report: ImpactReport) -> None:
     """Keep the report with each range the run processes."""
     with database.unit_of_work() as uow:
-        for checkout in workspace.true_checkouts:
+        for checkout in workspace.true_sources:
             if checkout.range_id is not None:
                 uow.coverage.update_range(checkout.range_id, report=report.to_json_dict())
         uow.commit()

@@ -8,9 +8,9 @@ from jrn_dagster.db.repositories.matching import MatchingRepository
 from jrn_dagster.db.unit_of_work import UnitOfWork
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.matching import Verdict, explain, params_for_push
-from jrn_dagster.domain.params import CliImpactJobParams
 from jrn_dagster.domain.push import PushEvent, normalize_push
 from jrn_dagster.domain.records import SpacePush, SpaceRange, WebhookEvent
+from jrn_dagster.domain.steps import CliImpactJobParams
 from jrn_dagster.redaction import redact
 
 logger = logging.getLogger(__name__)

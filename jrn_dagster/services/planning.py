@@ -1,13 +1,12 @@
-"""Turn a run's partition and config into a ``RunPlan``: which sources, which ranges."""
+"""Turn a run's partition and config into a ``SpacePlan``: which sources, which ranges."""
 
 from jrn_dagster.db.unit_of_work import UnitOfWork
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.coverage import CoveredRange
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.jrn import parse_event_jrn
-from jrn_dagster.domain.params import CliImpactJobParams
 from jrn_dagster.domain.records import Push, Source, SourceCursor, Space
-from jrn_dagster.domain.run_plan import RunMode, RunPlan, SourceWork
+from jrn_dagster.domain.steps import CliImpactJobParams, PlanMode, SourcePlan, SpacePlan
 
 
 def plan_run(
@@ -16,7 +15,7 @@ def plan_run(
     space_slug: str,
     params: CliImpactJobParams | None,
     event_ids: list[int],
-) -> RunPlan:
+) -> SpacePlan:
     """Event mode with ``params``; catch-up mode without.
 
     Raises InvalidInputError when the config contradicts the partition (a space the event
@@ -44,7 +43,7 @@ def plan_run(
         )
     source_cursor = uow.coverage.source_cursor(source.id, branch)
     covered = uow.coverage.binding_cursor(space.id, source.id, branch)
-    work = SourceWork(
+    work = SourcePlan(
         source_id=source.id,
         source_name=source.name,
         integration_id=params.integration_id,
@@ -57,8 +56,8 @@ def plan_run(
         event_ids=[push.event_id for push in pushes],
         forced=any(push.forced for push in pushes),
     )
-    return RunPlan(
-        mode=RunMode.EVENT,
+    return SpacePlan(
+        mode=PlanMode.EVENT,
         space_id=space.id,
         space_slug=space.slug,
         bound_source_names=bound,
@@ -126,7 +125,7 @@ def _catch_up_branches(uow: UnitOfWork, space: Space, source: Source) -> list[st
     return uow.coverage.binding_cursor_branches(space.id, source.id)
 
 
-def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> RunPlan:
+def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> SpacePlan:
     works = []
     for binding in space.bindings:
         source = uow.sources.get(binding.source_id)
@@ -137,7 +136,7 @@ def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> RunPlan:
             source_cursor = uow.coverage.source_cursor(source.id, branch)
             cursor_sha = source_cursor.head_sha if source_cursor else None
             works.append(
-                SourceWork(
+                SourcePlan(
                     source_id=source.id,
                     source_name=source.name,
                     integration_id=source.integration_id,
@@ -159,8 +158,8 @@ def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> RunPlan:
             f"space {space.slug!r} has no enabled binding to an enabled true source with a "
             "branch to catch up on"
         )
-    return RunPlan(
-        mode=RunMode.CATCH_UP,
+    return SpacePlan(
+        mode=PlanMode.CATCH_UP,
         space_id=space.id,
         space_slug=space.slug,
         bound_source_names=bound,

@@ -34,10 +34,10 @@ from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.errors import InvalidInputError, NotFoundError
 from jrn_dagster.domain.frontmatter import ParsedDoc, parse_doc, split_frontmatter
 from jrn_dagster.domain.impact import KeywordLookup, PreparedRules, prepare_rules
-from jrn_dagster.domain.paths import normalize_relative_path
 from jrn_dagster.domain.records import Integration, Source
 from jrn_dagster.domain.refs import validate_branch
 from jrn_dagster.domain.rules_replay import ReplayMode, ReplayRange, ReplayReport, ReplayTally
+from jrn_dagster.domain.validation import normalize_relative_path
 from jrn_dagster.resources.sandbox.base import CommandResult
 from jrn_dagster.resources.sandbox.process_group import MAX_OUTPUT_BYTES, run_in_process_group
 from jrn_dagster.services.checkout import BranchHistory, clone_branch_history, clone_url_for

@@ -4,8 +4,8 @@ from pydantic import ValidationError
 
 from jrn_dagster.db.unit_of_work import UnitOfWork
 from jrn_dagster.domain.errors import NotFoundError
-from jrn_dagster.domain.params import CliImpactJobParams
 from jrn_dagster.domain.records import SpacePush
+from jrn_dagster.domain.steps import CliImpactJobParams
 
 MAX_ERROR_LENGTH = 4000
 

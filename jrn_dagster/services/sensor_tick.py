@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from jrn_dagster.db.unit_of_work import UnitOfWork
 from jrn_dagster.domain.event_cursor import EventCursor
-from jrn_dagster.domain.params import CliImpactJobParams, run_key
+from jrn_dagster.domain.steps import CliImpactJobParams, run_key
 from jrn_dagster.services.matching import EventMatch, Outcome, safe_match
 
 

@@ -8,8 +8,14 @@ from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.coverage import Comparison, Extension, RangeDecision, decide_range
 from jrn_dagster.domain.errors import ConflictError
-from jrn_dagster.domain.run_plan import RunPlan, SourceWork
-from jrn_dagster.domain.workspace import REPOS_DIR, SourceCheckout, SyncedDocs, Workspace
+from jrn_dagster.domain.steps import (
+    REPOS_DIR,
+    Checkouts,
+    SourceCheckout,
+    SourcePlan,
+    SpacePlan,
+    SyncedDocs,
+)
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster.resources.sandbox.base import Sandbox
 from jrn_dagster.resources.sandbox.errors import SandboxFileNotFoundError
@@ -22,7 +28,7 @@ from jrn_dagster.services.docs_sync import write_docs
 _UNSAFE_DIR_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def checkout_dir(work: SourceWork, branch: str) -> str:
+def checkout_dir(work: SourcePlan, branch: str) -> str:
     """``repos/<source id>-<branch>``: one directory per source branch, a plain name."""
     return f"{REPOS_DIR}/{work.source_id}-{_UNSAFE_DIR_CHARS.sub('_', branch)[:80]}"
 
@@ -34,7 +40,7 @@ class Claim:
     event_id: int  # the newest push the run's range will cover
 
 
-def _claim(database: Database, plan: RunPlan, work: SourceWork, run_id: str) -> Claim:
+def _claim(database: Database, plan: SpacePlan, work: SourcePlan, run_id: str) -> Claim:
     """Record that this run works on its pushes for the space. A catch-up claims none: its range
     covers whatever pushes it reaches, recorded when it succeeds."""
     with database.unit_of_work() as uow:
@@ -51,7 +57,7 @@ def _claim(database: Database, plan: RunPlan, work: SourceWork, run_id: str) -> 
 
 
 def _credential(
-    database: Database, access: RepositoryAccessResource, work: SourceWork, clone_url: str
+    database: Database, access: RepositoryAccessResource, work: SourcePlan, clone_url: str
 ) -> GitCredential | None:
     if clone_url.startswith("file:") or work.integration_id is None:
         # A local path takes no credential, and a credential never goes where it is useless.
@@ -65,7 +71,7 @@ def _clone(
     sandbox: Sandbox,
     database: Database,
     access: RepositoryAccessResource,
-    work: SourceWork,
+    work: SourcePlan,
     *,
     head_sha: str | None,
     base_sha: str | None,
@@ -99,7 +105,7 @@ def _clone(
 
 
 def _check_out(
-    sandbox: Sandbox, database: Database, access: RepositoryAccessResource, work: SourceWork
+    sandbox: Sandbox, database: Database, access: RepositoryAccessResource, work: SourcePlan
 ) -> tuple[str, RangeDecision]:
     """Clone at exactly the work's head; the range this space is analysed over."""
     path = checkout_dir(work, work.branch)
@@ -142,8 +148,8 @@ def _check_out(
 
 def _start_range(
     database: Database,
-    plan: RunPlan,
-    work: SourceWork,
+    plan: SpacePlan,
+    work: SourcePlan,
     decision: RangeDecision,
     *,
     event_id: int,
@@ -171,9 +177,9 @@ def prepare_workspace(
     sandboxes: SandboxResource,
     access: RepositoryAccessResource,
     *,
-    plan: RunPlan,
+    plan: SpacePlan,
     run_id: str,
-) -> Workspace:
+) -> Checkouts:
     """Pushes are claimed before cloning, so a run whose pushes are all done already ends
     without touching git."""
     sandbox: Sandbox | None = None
@@ -192,7 +198,7 @@ def prepare_workspace(
             )
         checkouts.append(
             SourceCheckout(
-                work=work,
+                plan=work,
                 branch=work.branch,
                 path=path,
                 range=decision,
@@ -200,13 +206,13 @@ def prepare_workspace(
                 push_ids=claim.push_ids,
             )
         )
-    return Workspace(plan=plan, sandbox_id=sandbox.id if sandbox else None, checkouts=checkouts)
+    return Checkouts(plan=plan, sandbox_id=sandbox.id if sandbox else None, sources=checkouts)
 
 
-def _already_done(work: SourceWork, claim: Claim) -> SourceCheckout:
+def _already_done(work: SourcePlan, claim: Claim) -> SourceCheckout:
     """Nothing to check out: the outputs only carry what later steps skip on."""
     return SourceCheckout(
-        work=work,
+        plan=work,
         branch=work.branch,
         path="",
         range=RangeDecision(
@@ -231,7 +237,7 @@ def restore_workspace(
     sandbox: Sandbox,
     database: Database,
     access: RepositoryAccessResource,
-    workspace: Workspace,
+    workspace: Checkouts,
     synced: SyncedDocs | None,
 ) -> None:
     """Rebuild a released sandbox from the step inputs (a step re-executed in a new run): the
@@ -242,7 +248,7 @@ def restore_workspace(
         return  # restored by an earlier step of this run
     except SandboxFileNotFoundError:
         pass
-    for checkout in workspace.true_checkouts:
+    for checkout in workspace.true_sources:
         if not checkout.needs_work:
             continue
         base = checkout.range.base_sha
@@ -250,7 +256,7 @@ def restore_workspace(
             sandbox,
             database,
             access,
-            checkout.work,
+            checkout.plan,
             head_sha=checkout.range.head_sha,
             base_sha=base,
             dest=checkout.path,

@@ -4,7 +4,7 @@ SQLite's write lock taken at BEGIN): the last of many finishers moves the source
 import threading
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.domain.workspace import Workspace
+from jrn_dagster.domain.steps import Checkouts
 from jrn_dagster.services.cursor_advance import advance_cursors
 from jrn_dagster_tests.support.runs import head_of, linear_source, push, start_run
 
@@ -12,11 +12,11 @@ SPACE_COUNT = 8
 ROUNDS = 3
 
 
-def _finish_together(database: Database, workspaces: list[Workspace]) -> list[BaseException]:
+def _finish_together(database: Database, workspaces: list[Checkouts]) -> list[BaseException]:
     barrier = threading.Barrier(len(workspaces))
     errors: list[BaseException] = []
 
-    def finish(workspace: Workspace) -> None:
+    def finish(workspace: Checkouts) -> None:
         barrier.wait()  # all finishers start their transaction together
         try:
             advance_cursors(database, workspace, dagster_run_id=workspace.plan.space_slug)

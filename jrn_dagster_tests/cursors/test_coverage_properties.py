@@ -26,7 +26,7 @@ from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.local_git import clone_url_template
 from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, DemoWorld, ensure_world, ingest_push
 from jrn_dagster.domain.records import SpacePushStatus, SpaceRangeStatus
-from jrn_dagster.domain.workspace import Workspace
+from jrn_dagster.domain.steps import Checkouts
 from jrn_dagster.resources.repository_access import RepositoryAccessResource
 from jrn_dagster.resources.sandbox.local import LocalSandboxResource
 from jrn_dagster.services.cursor_advance import advance_cursors
@@ -51,7 +51,7 @@ class PushFact:
 class InFlight:
     run_id: str
     event_id: int
-    workspace: Workspace
+    workspace: Checkouts
 
 
 @dataclass

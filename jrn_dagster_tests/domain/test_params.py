@@ -3,7 +3,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from jrn_dagster.domain.params import CliImpactJobParams, run_key
+from jrn_dagster.domain.steps import CliImpactJobParams, run_key
 
 JRN = "jrn::path:/home/global/sources/github/acme/widgets/main"
 

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import event
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.domain.params import CliImpactJobParams
 from jrn_dagster.domain.refs import ZERO_SHA
+from jrn_dagster.domain.steps import CliImpactJobParams
 from jrn_dagster.services.matching import Outcome, explain_event, match_event
 from jrn_dagster_tests.support.github import sha_for
 from jrn_dagster_tests.support.world import World, matching_world, store_event, store_push

@@ -10,7 +10,7 @@ from dagster import Failure
 from jrn_dagster.config import CliImpactConfig
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE
-from jrn_dagster.domain.workspace import Proposals
+from jrn_dagster.domain.steps import Proposals
 from jrn_dagster.ops.agent import agent
 from jrn_dagster.ops.clone import clone
 from jrn_dagster.ops.impact import ImpactConfig, impact

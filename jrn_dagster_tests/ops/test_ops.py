@@ -9,8 +9,8 @@ from dagster import Failure, build_op_context
 from jrn_dagster.config import CliImpactConfig
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, push_change
-from jrn_dagster.domain.params import CliImpactJobParams
 from jrn_dagster.domain.records import ChangesetStatus
+from jrn_dagster.domain.steps import CliImpactJobParams
 from jrn_dagster.ops.agent import agent
 from jrn_dagster.ops.clone import clone
 from jrn_dagster.ops.impact import ImpactConfig, impact
@@ -43,7 +43,7 @@ def test_the_ops_in_order_for_one_space(flow: Flow) -> None:
     with context_for(flow, API_SPACE) as context:
         workspace = clone(context, config)
         assert workspace.sandbox_id is not None
-        [checkout] = workspace.checkouts
+        [checkout] = workspace.sources
         assert checkout.range.head_sha == params.head_sha
         assert checkout.range.base_sha == params.base_sha
         assert checkout.needs_work

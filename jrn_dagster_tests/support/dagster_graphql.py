@@ -12,10 +12,10 @@ T = TypeVar("T")
 POLL_SECONDS = 1.0
 
 _WORKSPACE = """
-query Workspace {
+query Checkouts {
   workspaceOrError {
     __typename
-    ... on Workspace {
+    ... on Checkouts {
       locationEntries {
         name
         loadStatus
@@ -224,7 +224,7 @@ class DagsterGraphQL:
 
     def loaded_repositories(self, location_name: str) -> list[str] | None:
         """Repository names of a loaded code location; None while it loads (or is missing)."""
-        data = _expect(self.execute(_WORKSPACE)["workspaceOrError"], "Workspace")
+        data = _expect(self.execute(_WORKSPACE)["workspaceOrError"], "Checkouts")
         for entry in data["locationEntries"]:
             if entry["name"] != location_name or entry["loadStatus"] != "LOADED":
                 continue

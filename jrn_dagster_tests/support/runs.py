@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.coverage import Ancestry, CoveredRange, decide_range
 from jrn_dagster.domain.records import WebhookEvent
-from jrn_dagster.domain.run_plan import RunMode, RunPlan, SourceWork
-from jrn_dagster.domain.workspace import SourceCheckout, Workspace
+from jrn_dagster.domain.steps import Checkouts, PlanMode, SourceCheckout, SourcePlan, SpacePlan
 from jrn_dagster_tests.support.github import sha_for
 from jrn_dagster_tests.support.world import store_push
 
@@ -61,7 +60,7 @@ def _linear_facts(n: int, covered: CoveredRange | None) -> Ancestry:
 
 def start_run(
     database: Database, source: LinearSource, event: WebhookEvent, n: int, slug: str, *, run_id: str
-) -> Workspace:
+) -> Checkouts:
     """What the ``clone`` step records and returns for push n (``event``) in space ``slug``."""
     space_id = source.spaces[slug]
     with database.unit_of_work() as uow:
@@ -89,7 +88,7 @@ def start_run(
                 dagster_run_id=run_id,
             )
         uow.commit()
-    work = SourceWork(
+    work = SourcePlan(
         source_id=source.source_id,
         source_name="widgets",
         integration_id=source.integration_id,
@@ -101,18 +100,18 @@ def start_run(
         event_ids=[event.id],
     )
     checkout = SourceCheckout(
-        work=work,
+        plan=work,
         branch="main",
         path="repos/1-main",
         range=decision,
         range_id=started.id if started else None,
         push_ids=[record.id],
     )
-    plan = RunPlan(
-        mode=RunMode.EVENT,
+    plan = SpacePlan(
+        mode=PlanMode.EVENT,
         space_id=space_id,
         space_slug=slug,
         bound_source_names=["widgets"],
         works=[work],
     )
-    return Workspace(plan=plan, sandbox_id="sandbox", checkouts=[checkout])
+    return Checkouts(plan=plan, sandbox_id="sandbox", sources=[checkout])

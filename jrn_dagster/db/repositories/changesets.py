@@ -11,8 +11,8 @@ from jrn_dagster.db.repositories.docs import DocRepository
 from jrn_dagster.db.types import utcnow
 from jrn_dagster.db.upsert import insert_ignoring_conflicts
 from jrn_dagster.domain.errors import ConflictError, NotFoundError
-from jrn_dagster.domain.paths import file_and_directory_clash
 from jrn_dagster.domain.records import Changeset, ChangesetDoc, ChangesetStatus
+from jrn_dagster.domain.validation import file_and_directory_clash
 
 
 @dataclass(frozen=True)

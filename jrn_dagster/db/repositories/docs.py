@@ -3,8 +3,8 @@ from sqlalchemy.orm import Session
 
 from jrn_dagster.db.models import DocRow
 from jrn_dagster.domain.errors import InvalidInputError, NotFoundError
-from jrn_dagster.domain.paths import normalize_relative_path, parent_directories
 from jrn_dagster.domain.records import Doc
+from jrn_dagster.domain.validation import normalize_relative_path, parent_directories
 
 
 class DocRepository:

@@ -6,7 +6,7 @@ from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from jrn_dagster.domain.jrn import validate_binding_pattern
 from jrn_dagster.domain.records import Binding, Space
-from jrn_dagster.domain.spaces import validate_slug
+from jrn_dagster.domain.validation import validate_slug
 
 
 def _binding(row: BindingRow) -> Binding:

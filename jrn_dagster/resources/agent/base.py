@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from dagster import ConfigurableResource
 
 from jrn_dagster.domain.impact import ImpactReport
-from jrn_dagster.domain.workspace import Workspace
+from jrn_dagster.domain.steps import Checkouts
 from jrn_dagster.resources.sandbox.base import Sandbox
 
 
@@ -16,7 +16,7 @@ class AgentTask:
     sandbox: Sandbox
     docs_dir: str
     report: ImpactReport
-    workspace: Workspace
+    workspace: Checkouts
 
 
 class AgentResource(ConfigurableResource, ABC):

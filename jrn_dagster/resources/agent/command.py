@@ -2,7 +2,7 @@ import json
 
 from pydantic import Field
 
-from jrn_dagster.domain.workspace import REPOS_DIR
+from jrn_dagster.domain.steps import REPOS_DIR
 from jrn_dagster.redaction import redact
 from jrn_dagster.resources.agent.base import AgentResource, AgentTask
 
@@ -38,7 +38,7 @@ class CommandAgent(AgentResource):
         # Refuses before anything is written when the agent cannot be isolated.
         unisolated = sandbox.untrusted_isolation_warning()
         sandbox.write_file(REPORT_FILE, json.dumps(task.report.to_json_dict(), indent=2))
-        repo_dirs = [sandbox.path(c.path) for c in task.workspace.checkouts if c.path]
+        repo_dirs = [sandbox.path(c.path) for c in task.workspace.sources if c.path]
         try:
             result = sandbox.run_untrusted(
                 self.command,

@@ -21,7 +21,7 @@ class NoticeAgent(AgentResource):
     Idempotent: the same range twice changes nothing more."""
 
     def update_docs(self, task: AgentTask) -> list[str]:
-        checkouts = {c.work.source_id: c for c in task.workspace.true_checkouts}
+        checkouts = {c.plan.source_id: c for c in task.workspace.true_sources}
         warnings = []
         for doc in task.report.impacted:
             changed_by_source: dict[int, list[str]] = defaultdict(list)
@@ -36,11 +36,11 @@ class NoticeAgent(AgentResource):
                 if checkout is None:  # evidence from a virtual view of a true checkout
                     continue
                 base, head = checkout.range.base_sha, checkout.range.head_sha
-                coordinate = RepoCoordinate.parse(checkout.work.repo)
+                coordinate = RepoCoordinate.parse(checkout.plan.repo)
                 try:
                     updated = apply_notice(
                         updated,
-                        source_name=checkout.work.source_name,
+                        source_name=checkout.plan.source_name,
                         changed_files=changed_files,
                         base_sha=base,
                         head_sha=head,
