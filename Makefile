@@ -38,6 +38,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pyright
+	$(BIN)/lint-imports
 	env -u DAGSTER_HOME $(BIN)/dagster definitions validate -w workspace.yaml
 
 dev: install $(DAGSTER_HOME)/dagster.yaml

@@ -106,10 +106,10 @@ def populate(database: Database, *, sources: int, bindings_per_source: int, even
 def ours(database: Database, batch_size: int) -> tuple[int, int, list[float]]:
     cursor, runs, statements, tick_times = EventCursor(), 0, 0, []
     while True:
-        with counting_statements(database.engine) as seen, database.unit_of_work() as uow:
+        with counting_statements(database.engine) as seen:
             plan, seconds = timed(
-                lambda uow=uow, cursor=cursor: plan_tick(
-                    uow, cursor, batch_size=batch_size, now=time.time()
+                lambda cursor=cursor: plan_tick(
+                    database, cursor, batch_size=batch_size, now=time.time()
                 )
             )
         if plan.events_read == 0:

@@ -27,6 +27,7 @@ from dagster import (
     op,
 )
 
+from jrn_dagster.adapters.local_sandbox import LocalSandbox
 from jrn_dagster.db.migrate import upgrade
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.local_git import clone_url_template
@@ -34,10 +35,11 @@ from jrn_dagster.demo.runner import QUIET_CONSOLE, evaluate_sensor, requests_of
 from jrn_dagster.demo.scenario import API_SPACE, ensure_world, push_change
 from jrn_dagster.domain.event_cursor import EventCursor
 from jrn_dagster.jobs import cli_impact
-from jrn_dagster.resources.agent import NoticeAgent
+from jrn_dagster.resources import with_run_sandbox
+from jrn_dagster.resources.agent import NoticeAgentResource
 from jrn_dagster.resources.database import DatabaseResource
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster.resources.sandbox.local import LocalSandbox, LocalSandboxResource
+from jrn_dagster.resources.repositories import RepositoryAccessResource
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 
 SANDBOX_SECONDS: list[float] = []
 
@@ -101,9 +103,11 @@ def main() -> None:
             "repository_access": RepositoryAccessResource(
                 clone_url_template=clone_url_template(root / "git")
             ),
-            "agent": NoticeAgent(),
+            "agent": NoticeAgentResource(),
         }
-        job_def = Definitions(jobs=[cli_impact], resources=resources).get_job_def("cli_impact")
+        job_def = Definitions(jobs=[cli_impact], resources=with_run_sandbox(resources)).get_job_def(
+            "cli_impact"
+        )
         six_noops.execute_in_process(instance=instance)  # warm both paths once
         rows = []
         for _ in range(args.samples + 1):

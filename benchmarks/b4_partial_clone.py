@@ -21,10 +21,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from jrn_dagster.resources.sandbox.base import Sandbox
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
-from jrn_dagster.services.checkout import clone_at
-from jrn_dagster.services.credentials import GitCredential, git_auth_environment
+from jrn_dagster.adapters.git import clone_at
+from jrn_dagster.adapters.github import GitCredential, git_auth_environment
+from jrn_dagster.ports.sandbox import Sandbox
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster_tests.support.git_repos import RemoteRepo, git, make_remote_repo
 from jrn_dagster_tests.support.http_git import GitHttpServer
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jrn_dagster.adapters.git import GitRepositories, LocalRepository
 from jrn_dagster.db.migrate import upgrade
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.changes import SourceChanges, SourceRef
@@ -30,7 +31,6 @@ from jrn_dagster.domain.impact import build_impact_report
 from jrn_dagster.domain.rules_replay import ReplayReport
 from jrn_dagster.services.impact import keyword_diff_args, keyword_diff_text
 from jrn_dagster.services.rules_replay import (
-    LocalRepository,
     ReplayRequest,
     Window,
     changes_by_commit,
@@ -192,7 +192,7 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s"
         )
         request = ReplayRequest(space="bench", repo=str(repo.work), last=args.commits)
-        local = replay_rules(database, request)
+        local = replay_rules(database, request, repositories=GitRepositories.from_environment())
         with GitHttpServer(repo.root, token=TOKEN) as server:
             environ = {
                 **os.environ,
@@ -200,7 +200,9 @@ def main() -> None:
                 TOKEN_ENV: TOKEN,
             }
             cloned = replay_rules(
-                database, dataclasses.replace(request, repo=COORDINATE), environ=environ
+                database,
+                dataclasses.replace(request, repo=COORDINATE),
+                repositories=GitRepositories.from_environment(environ),
             )
             fetched = server.bytes_sent
         if comparable(local) != comparable(cloned):

@@ -9,10 +9,11 @@ from dagster import Definitions, EnvVar
 from jrn_dagster.db.engine import DATABASE_URL_ENV
 from jrn_dagster.jobs import cli_impact
 from jrn_dagster.redaction import install_redaction
-from jrn_dagster.resources.agent import AgentResource, CommandAgent, NoticeAgent
+from jrn_dagster.resources import with_run_sandbox
+from jrn_dagster.resources.agent import AgentResource, CommandAgentResource, NoticeAgentResource
 from jrn_dagster.resources.database import DatabaseResource
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster.resources.sandbox.factory import env_flag, sandbox_resource_from_env
+from jrn_dagster.resources.repositories import RepositoryAccessResource
+from jrn_dagster.resources.sandbox import env_flag, sandbox_resource_from_env
 from jrn_dagster.sensors import (
     cli_impact_cancel_sensor,
     cli_impact_failure_sensor,
@@ -34,19 +35,21 @@ def database_resource() -> DatabaseResource:
 def agent_resource() -> AgentResource:
     command = os.environ.get(AGENT_COMMAND_ENV, "").strip()
     if not command:
-        return NoticeAgent()
-    return CommandAgent(
+        return NoticeAgentResource()
+    return CommandAgentResource(
         command=shlex.split(command), network=env_flag(os.environ, AGENT_NETWORK_ENV)
     )
 
 
 def build_resources() -> dict[str, object]:
-    return {
-        "database": database_resource(),
-        "sandbox": sandbox_resource_from_env(),
-        "repository_access": RepositoryAccessResource(),
-        "agent": agent_resource(),
-    }
+    return with_run_sandbox(
+        {
+            "database": database_resource(),
+            "sandbox": sandbox_resource_from_env(),
+            "repository_access": RepositoryAccessResource(),
+            "agent": agent_resource(),
+        }
+    )
 
 
 install_redaction(logging.getLogger("jrn_dagster"))

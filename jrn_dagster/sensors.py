@@ -15,13 +15,12 @@ from dagster import (
 )
 
 from jrn_dagster import tags
-from jrn_dagster.config import CliImpactConfig
 from jrn_dagster.domain.event_cursor import EventCursor
-from jrn_dagster.jobs import cli_impact
-from jrn_dagster.partitions import SPACES, spaces_partitions
+from jrn_dagster.jobs import SPACES, cli_impact, spaces_partitions
+from jrn_dagster.ops.cli_impact import CliImpactConfig
 from jrn_dagster.redaction import redact
 from jrn_dagster.resources.database import DatabaseResource
-from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster.resources.sandbox import SandboxResource
 from jrn_dagster.services.matching import Outcome
 from jrn_dagster.services.run_failures import params_from_run_config, record_run_failure
 from jrn_dagster.services.sensor_tick import PlannedRun, plan_tick
@@ -58,8 +57,7 @@ def webhook_event_sensor(
     context: SensorEvaluationContext, database: DatabaseResource
 ) -> SensorResult:
     cursor = EventCursor.parse(context.cursor)
-    with database.unit_of_work() as uow:
-        plan = plan_tick(uow, cursor, batch_size=EVENTS_PER_TICK, now=time.time())
+    plan = plan_tick(database.database, cursor, batch_size=EVENTS_PER_TICK, now=time.time())
     for match in plan.matches:
         if match.outcome is Outcome.INVALID:
             context.log.warning(redact(f"event {match.event_id} skipped: {match.detail}"))
@@ -87,16 +85,14 @@ def _release_and_record(
 ) -> None:
     run = context.dagster_run
     released = sandbox.release_for_key(run.run_id)
-    with database.unit_of_work() as uow:
-        failed = record_run_failure(
-            uow,
-            dagster_run_id=run.run_id,
-            params=params_from_run_config(dict(run.run_config)),
-            event_ids=tags.event_ids_of(run.tags),
-            space_slug=run.tags.get(tags.PARTITION),
-            error=redact(error),
-        )
-        uow.commit()
+    failed = record_run_failure(
+        database.database,
+        dagster_run_id=run.run_id,
+        params=params_from_run_config(dict(run.run_config)),
+        event_ids=tags.event_ids_of(run.tags),
+        space_slug=run.tags.get(tags.PARTITION),
+        error=redact(error),
+    )
     context.log.info(
         f"run {run.run_id}: {len(failed)} (push, space) record(s) marked failed; "
         f"sandbox {'released' if released else 'already gone'}"

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from jrn_dagster.adapters.git import GitRepositories
 from jrn_dagster.cli.context import CliContext, echo_json, fail, pass_cli
 from jrn_dagster.db.migrate import ensure_up_to_date
 from jrn_dagster.domain.rules_replay import (
@@ -19,8 +20,7 @@ from jrn_dagster.domain.rules_replay import (
     RuleCount,
     RuleRef,
 )
-from jrn_dagster.services.checkout_errors import CheckoutError
-from jrn_dagster.services.credential_errors import CredentialError
+from jrn_dagster.ports.git import CheckoutError, CredentialError
 from jrn_dagster.services.rules_replay import (
     DEFAULT_LAST,
     DEFAULT_NOISY_SHARE,
@@ -118,7 +118,12 @@ def replay(
     ensure_up_to_date(cli.database)
     try:
         with _progress() as progress:
-            report = replay_rules(cli.database, request, progress=progress)
+            report = replay_rules(
+                cli.database,
+                request,
+                repositories=GitRepositories.from_environment(),
+                progress=progress,
+            )
     except (CheckoutError, CredentialError) as error:
         # Only a human fixes a refused credential or a missing repository; a network error may
         # pass.

@@ -42,7 +42,7 @@ def space_add(cli: CliContext, slug: str, name: str | None, as_json: bool) -> No
             added = uow.spaces.add(slug, name=name)
             partition_added = False
             if instance is not None:
-                from jrn_dagster.partitions import add_space_partition
+                from jrn_dagster.jobs import add_space_partition
 
                 with instance_failures(home):
                     partition_added = add_space_partition(instance, added.slug)
@@ -98,7 +98,7 @@ def space_sync_partitions(cli: CliContext, prune: bool, as_json: bool) -> None:
         )
     with cli.unit_of_work() as uow:
         slugs = [s.slug for s in uow.spaces.all()]
-    from jrn_dagster.partitions import sync_space_partitions
+    from jrn_dagster.jobs import sync_space_partitions
 
     with dagster_instance(home) as instance, instance_failures(home):
         synced = sync_space_partitions(instance, slugs, prune=prune)

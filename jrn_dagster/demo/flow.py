@@ -14,10 +14,10 @@ from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
 from jrn_dagster.demo.scenario import DemoWorld, ensure_world, push_change
 from jrn_dagster.domain.event_cursor import EventCursor
 from jrn_dagster.domain.records import WebhookEvent
-from jrn_dagster.resources.agent import NoticeAgent
+from jrn_dagster.resources.agent import NoticeAgentResource
 from jrn_dagster.resources.database import DatabaseResource
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
+from jrn_dagster.resources.repositories import RepositoryAccessResource
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 
 Progress = Callable[[str], None]
 
@@ -59,7 +59,7 @@ def run_demo(
         "database": DatabaseResource(url=database.url),
         "sandbox": LocalSandboxResource(),
         "repository_access": RepositoryAccessResource(clone_url_template=template),
-        "agent": NoticeAgent(),
+        "agent": NoticeAgentResource(),
     }
     progress("evaluating webhook_event_sensor...")
     # Read exactly this push: the demo's own cursor, independent of the daemon's.

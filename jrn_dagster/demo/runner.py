@@ -16,6 +16,7 @@ from dagster import (
 from dagster._core.storage.tags import RUN_KEY_TAG
 
 from jrn_dagster.jobs import cli_impact
+from jrn_dagster.resources import with_run_sandbox
 from jrn_dagster.sensors import webhook_event_sensor
 
 QUIET_CONSOLE = {"console": {"config": {"log_level": "WARNING"}}}
@@ -55,7 +56,9 @@ def run_requested(
     on_run: Callable[[RunRequest], None] = lambda _request: None,
 ) -> list[RunOutcome]:
     """Execute each request in process; a run key used before is skipped, as the daemon does."""
-    job = Definitions(jobs=[cli_impact], resources=dict(resources)).get_job_def(cli_impact.name)
+    job = Definitions(jobs=[cli_impact], resources=with_run_sandbox(resources)).get_job_def(
+        cli_impact.name
+    )
     outcomes = []
     for request in requests:
         key = request.run_key or ""

@@ -7,8 +7,8 @@ is safe. The plain form (tab-separated, C-quoted names) is accepted too.
 With no reachable base (a new branch, a base lost to a force-push or a shallow clone) every
 file of the head tree counts as changed: ``git ls-tree -r --name-only -z <head>`` is parsed by
 ``changed_files_from_tree`` into ``added`` entries, exactly what a diff against git's empty
-tree would say. Over-reporting beats silently skipping a change (DESIGN §6.3); the impact
-report says so in a warning (``SourceChanges.full_tree_reason``).
+tree would say. Over-reporting beats silently skipping a change (docs/contract.md#guarantees,
+3); the impact report says so in a warning (``SourceChanges.full_tree_reason``).
 """
 
 from enum import StrEnum

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 from jrn_dagster.domain.errors import InvalidInputError
 
-# DESIGN §2. Each part is also refused when it could be read as an option (leading "-") or as a
-# path step ("." / ".."), because parts end up in URLs and in git's command line.
+# docs/contract.md#data-model. Each part is also refused when it could be read as an option
+# (leading "-") or as a path step ("." / ".."), because parts end up in URLs and in git's
+# command line.
 _COORDINATE = re.compile(r"^([a-zA-Z0-9.-]+)/([a-zA-Z0-9._-]+)/([a-zA-Z0-9._-]+)$")
 _HOST_LABEL = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 _PLACEHOLDERS = ("{host}", "{owner}", "{repo}")

@@ -18,7 +18,7 @@ def jrn_provider(host: str) -> str:
 
 
 def event_jrn(host: str, owner: str, repo: str, branch: str) -> str:
-    """The JRN of a push (DESIGN §3), compatible with the docs platform's current format.
+    """The JRN of a push (docs/contract.md#events-and-jrns), in the docs platform's format.
 
     The provider segment is ``jrn_provider(host)``; the branch keeps its slashes.
     """

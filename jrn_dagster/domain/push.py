@@ -1,4 +1,4 @@
-"""GitHub ``push`` payloads, normalised to what matching needs (DESIGN §3).
+"""GitHub ``push`` payloads, normalised to what matching needs (docs/contract.md#events-and-jrns).
 
 Pure: a stored payload dict in, a ``PushEvent`` out. A payload that lacks a field we rely on, or
 holds a value of the wrong shape, is refused with an ``InvalidInputError`` naming the field,

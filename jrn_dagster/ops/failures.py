@@ -9,14 +9,13 @@ from pydantic import ValidationError
 
 from jrn_dagster.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from jrn_dagster.domain.impact import AttentionRuleError
-from jrn_dagster.redaction import redact
-from jrn_dagster.resources.sandbox.errors import (
+from jrn_dagster.ports.git import CheckoutError, CredentialError
+from jrn_dagster.ports.sandbox import (
     SandboxError,
     SandboxGoneError,
     SandboxUnavailableError,
 )
-from jrn_dagster.services.checkout_errors import CheckoutError
-from jrn_dagster.services.credential_errors import CredentialError
+from jrn_dagster.redaction import redact
 
 MAX_TRANSIENT_RETRIES = 4
 FIRST_RETRY_DELAY_SECONDS = 5.0

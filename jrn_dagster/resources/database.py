@@ -1,5 +1,3 @@
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 
 from dagster import ConfigurableResource
@@ -7,7 +5,7 @@ from pydantic import Field
 
 from jrn_dagster.db.engine import resolve_database_url
 from jrn_dagster.db.migrate import ensure_up_to_date
-from jrn_dagster.db.unit_of_work import Database, UnitOfWork
+from jrn_dagster.db.unit_of_work import Database
 
 
 @cache
@@ -35,8 +33,3 @@ class DatabaseResource(ConfigurableResource):
     @property
     def database(self) -> Database:
         return _database_for(resolve_database_url(self.url))
-
-    @contextmanager
-    def unit_of_work(self, *, serializable_write: bool = False) -> Iterator[UnitOfWork]:
-        with self.database.unit_of_work(serializable_write=serializable_write) as uow:
-            yield uow

@@ -19,8 +19,8 @@ from jrn_dagster.domain.impact import (
 )
 from jrn_dagster.domain.records import Source
 from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, SourceCheckout
-from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
-from jrn_dagster.services.checkout import git_argv
+from jrn_dagster.ports.git import git_argv
+from jrn_dagster.ports.sandbox import CommandResult, Sandbox
 
 GIT_DIFF_TIMEOUT_SECONDS = 300
 # Keyword checks read one file's diff; a bigger diff counts as unavailable (the rule fires).
@@ -61,14 +61,14 @@ def changes_of(sandbox: Sandbox, checkout: SourceCheckout) -> SourceChanges:
 
 
 def virtual_views(
-    workspace: Checkouts, bound: list[Source], changes: dict[int, SourceChanges]
+    checkouts: Checkouts, bound: list[Source], changes: dict[int, SourceChanges]
 ) -> list[tuple[SourceChanges, SourceCheckout]]:
     """Virtual sources bound to the space that name the same repository as one of the run's
     true checkouts see that checkout's changes, marked ``virtual``. They are never cloned with
     credentials, never get a cursor and never a run of their own."""
     by_repo = {
         RepoCoordinate.parse(c.plan.repo).key: c
-        for c in workspace.true_sources
+        for c in checkouts.true_sources
         if c.plan.source_id in changes
     }
     views = []
@@ -121,22 +121,33 @@ def _keyword_lookup(sandbox: Sandbox, checkouts: dict[str, SourceCheckout]) -> K
 
 
 def analyse_impact(
-    sandbox: Sandbox, workspace: Checkouts, bound: list[Source], *, strict: bool
+    database: Database, sandbox: Sandbox, checkouts: Checkouts, *, strict: bool
+) -> ImpactReport:
+    """The impact report of the run's ranges, kept with each of them."""
+    with database.unit_of_work() as uow:
+        bound = uow.sources.bound_to(checkouts.plan.space_id)
+    report = _report(sandbox, checkouts, bound, strict=strict)
+    _persist_report(database, checkouts, report)
+    return report
+
+
+def _report(
+    sandbox: Sandbox, checkouts: Checkouts, bound: list[Source], *, strict: bool
 ) -> ImpactReport:
     texts = {
         path: sandbox.read_file(posixpath.join(DOCS_DIR, path)).decode("utf-8")
         for path in sandbox.list_files(DOCS_DIR)
     }
     docs = [parse_doc(path, text) for path, text in sorted(texts.items())]
-    active = [c for c in workspace.true_sources if c.needs_work]
+    active = [c for c in checkouts.true_sources if c.needs_work]
     changes = {c.plan.source_id: changes_of(sandbox, c) for c in active}
-    views = virtual_views(workspace, bound, changes)
+    views = virtual_views(checkouts, bound, changes)
     by_name = {c.plan.source_name: c for c in active}
     by_name.update({view.source.name: checkout for view, checkout in views})
     return build_impact_report(
         docs,
         [*changes.values(), *(view for view, _ in views)],
-        bound_sources=workspace.plan.bound_source_names,
+        bound_sources=checkouts.plan.bound_source_names,
         strict=strict,
         keyword_lookup=_keyword_lookup(sandbox, by_name),
     )
@@ -160,10 +171,10 @@ def empty_report(strict: bool) -> ImpactReport:
     )
 
 
-def persist_report(database: Database, workspace: Checkouts, report: ImpactReport) -> None:
+def _persist_report(database: Database, checkouts: Checkouts, report: ImpactReport) -> None:
     """Keep the report with each range the run processes."""
     with database.unit_of_work() as uow:
-        for checkout in workspace.true_sources:
+        for checkout in checkouts.true_sources:
             if checkout.range_id is not None:
                 uow.coverage.update_range(checkout.range_id, report=report.to_json_dict())
         uow.commit()

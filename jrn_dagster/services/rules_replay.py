@@ -12,15 +12,11 @@ the space's bound true source, as the clone op does, and the history is deepened
 window is there; the sandbox is released afterwards.
 """
 
-import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.changes import (
@@ -38,14 +34,8 @@ from jrn_dagster.domain.records import Integration, Source
 from jrn_dagster.domain.refs import validate_branch
 from jrn_dagster.domain.rules_replay import ReplayMode, ReplayRange, ReplayReport, ReplayTally
 from jrn_dagster.domain.validation import normalize_relative_path
-from jrn_dagster.resources.sandbox.base import CommandResult
-from jrn_dagster.resources.sandbox.process_group import MAX_OUTPUT_BYTES, run_in_process_group
-from jrn_dagster.services.checkout import BranchHistory, clone_branch_history, clone_url_for
-from jrn_dagster.services.credentials import (
-    GITHUB_API_URL_ENV,
-    GitCredential,
-    resolve_git_credential,
-)
+from jrn_dagster.ports.git import GitReader, HistoryRequest, OpenedHistory, Repositories
+from jrn_dagster.ports.sandbox import MAX_OUTPUT_BYTES
 from jrn_dagster.services.impact import (
     GIT_DIFF_TIMEOUT_SECONDS,
     keyword_diff_args,
@@ -59,18 +49,6 @@ DEFAULT_NOISY_SHARE = 0.5
 GIT_READ_TIMEOUT_SECONDS = 600.0
 # Commits fetched at first for ``--since`` (``--last N`` fetches N + 1); each deepening doubles.
 SINCE_INITIAL_DEPTH = 64
-# Reads must not depend on the reader's git configuration, nor write anything (no optional
-# index refresh, no background maintenance).
-_READ_OPTIONS = (
-    "-c",
-    "log.showSignature=false",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "gc.auto=0",
-    "-c",
-    "maintenance.auto=false",
-)
 _HEADER_FORMAT = "--format=%H%x1f%P%x1f%s"
 _HEX = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _STATUS = re.compile(r"[A-Z][0-9]{0,3}")
@@ -114,53 +92,6 @@ class ReplayRequest:
         if self.last is not None or self.since is not None:
             return self.last
         return DEFAULT_LAST
-
-
-class GitReader(Protocol):
-    """Runs one read-only git command in the repository being replayed (``check=False``)."""
-
-    def read(self, *args: str, timeout: float = ...) -> CommandResult: ...
-
-    def shallow_commits(self) -> set[str]: ...
-
-
-class LocalRepository:
-    """A repository on this machine, read in place: git runs with a minimal environment (no
-    ``GIT_DIR`` or similar from ours) and with ``GIT_OPTIONAL_LOCKS=0``, so it writes nothing."""
-
-    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
-        self.path = path
-        self._env = {
-            "PATH": environ.get("PATH") or os.defpath,
-            "HOME": environ.get("HOME") or str(path),
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "TZ": "UTC",
-            "GIT_OPTIONAL_LOCKS": "0",
-            "GIT_TERMINAL_PROMPT": "0",
-        }
-        if not path.is_dir():
-            raise InvalidInputError(f"--repo {str(path)!r} is not a directory")
-        if self.read("rev-parse", "--git-dir").exit_code != 0:
-            raise InvalidInputError(f"--repo {str(path)!r} is not a git repository")
-
-    def read(self, *args: str, timeout: float = GIT_READ_TIMEOUT_SECONDS) -> CommandResult:
-        outcome = run_in_process_group(
-            ["git", *_READ_OPTIONS, *args], cwd=str(self.path), env=self._env, timeout=timeout
-        )
-        if outcome.timed_out:
-            raise InvalidInputError(f"git {args[0]} in {self.path} took more than {timeout:.0f} s")
-        return CommandResult(
-            exit_code=outcome.exit_code,
-            stdout=outcome.stdout.decode("utf-8", errors="replace"),
-            stderr=outcome.stderr.decode("utf-8", errors="replace"),
-            duration_seconds=outcome.duration_seconds,
-        )
-
-    def shallow_commits(self) -> set[str]:
-        relative = self.read("rev-parse", "--git-path", "shallow").stdout.strip()
-        shallow = self.path / relative
-        return set(shallow.read_text().split()) if relative and shallow.is_file() else set()
 
 
 @dataclass(frozen=True)
@@ -301,7 +232,7 @@ def blobs_worth_fetching(raw: str, wants_diff: Callable[[str], bool]) -> list[st
 
 
 def _prefetch_blobs(
-    history: BranchHistory, window: Window, prepared: PreparedRules, sources: Sequence[str]
+    repository: OpenedHistory, window: Window, prepared: PreparedRules, sources: Sequence[str]
 ) -> int:
     """A blobless clone has no file contents: fetch the ones the replay will read in a few
     batches, not one lazy fetch per range. Returns how many."""
@@ -311,8 +242,11 @@ def _prefetch_blobs(
             rule.rule.keywords for source in sources for rule in prepared.index.match(source, path)
         )
 
+    history = repository.history
+    if history is None:
+        return 0
     raw = _git_output(
-        _ClonedRepository(history),
+        repository.reader,
         "log", "--no-color", "-z", "--format=%H", "--raw", "--no-abbrev", "--no-renames",
         "--root", *_merge_diffs(window.mode), *window.revisions(),
         what="list the changed files",
@@ -418,91 +352,7 @@ def choose_sources(
     return primary, [primary, *(view for view in views if view.id != primary.id)]
 
 
-@dataclass(frozen=True)
-class OpenedRepository:
-    reader: GitReader
-    name: str  # the coordinate cloned, or the local path
-    branch: str
-    revisions: tuple[str, ...]  # what git resolves to the branch's head: the first that exists
-    history: BranchHistory | None  # a clone, which can be deepened
-
-
-@contextmanager
-def _opened_repository(
-    request: ReplayRequest,
-    space: SpaceRules,
-    primary: Source,
-    coordinate: RepoCoordinate | None,
-    environ: Mapping[str, str],
-) -> Iterator[OpenedRepository]:
-    if coordinate is None:
-        path = Path(request.repo).resolve()
-        branch = request.branch or primary.branch or "HEAD"
-        # A clone may have the branch only as its remote-tracking branch.
-        revisions = (branch, f"refs/remotes/origin/{branch}")
-        yield OpenedRepository(LocalRepository(path, environ), str(path), branch, revisions, None)
-        return
-    branch = request.branch or primary.branch
-    if branch is None:
-        raise InvalidInputError(
-            f"source {primary.name!r} follows every branch: choose one with --branch"
-        )
-    template = environ.get("JRN_CLONE_URL_TEMPLATE") or None
-    credential = _credential(space, primary, coordinate, template, environ)
-    last = request.window_last
-    depth = last + 1 if last is not None else SINCE_INITIAL_DEPTH
-    # The local sandbox's module loads Dagster (~1 s): only a coordinate needs it.
-    from jrn_dagster.resources.sandbox.local import LocalSandboxResource
-
-    with tempfile.TemporaryDirectory(prefix="jrn-replay-") as base:
-        sandboxes = LocalSandboxResource(base_dir=base)
-        try:
-            history = clone_branch_history(
-                sandboxes.open("rules-replay"),
-                coordinate=coordinate,
-                branch=branch,
-                credential=credential,
-                depth=depth,
-                clone_url_template=template,
-            )
-            reader = _ClonedRepository(history)
-            yield OpenedRepository(reader, str(coordinate), branch, (history.head_sha,), history)
-        finally:
-            sandboxes.release_all()
-
-
-def _credential(
-    space: SpaceRules,
-    source: Source,
-    coordinate: RepoCoordinate,
-    template: str | None,
-    environ: Mapping[str, str],
-) -> GitCredential | None:
-    """As the clone op: a ``file://`` URL takes none, anything else the integration's."""
-    if clone_url_for(coordinate, template, environ=environ).startswith("file:"):
-        return None
-    if source.integration_id is None:  # choose_sources picks a true source for a coordinate
-        return None
-    return resolve_git_credential(
-        space.integrations[source.integration_id],
-        coordinate,
-        environ=environ,
-        api_base_url=environ.get(GITHUB_API_URL_ENV) or None,
-    )
-
-
-class _ClonedRepository:
-    def __init__(self, history: BranchHistory) -> None:
-        self.history = history
-
-    def read(self, *args: str, timeout: float = GIT_READ_TIMEOUT_SECONDS) -> CommandResult:
-        return self.history.read(*_READ_OPTIONS, *args, timeout=timeout)
-
-    def shallow_commits(self) -> set[str]:
-        return self.history.shallow_commits()
-
-
-def _since_commit(repository: OpenedRepository, since: str, tip: str) -> str | None:
+def _since_commit(repository: OpenedHistory, since: str, tip: str) -> str | None:
     if repository.history is not None and _HEX.fullmatch(since.lower()):
         # In a partial clone rev-parse would fetch a missing commit by id, cut off from the
         # history: look for it in the history instead (and deepen while it is not there).
@@ -511,7 +361,7 @@ def _since_commit(repository: OpenedRepository, since: str, tip: str) -> str | N
     return _resolve(repository.reader, since)
 
 
-def _window(repository: OpenedRepository, request: ReplayRequest) -> tuple[Window, list[_Commit]]:
+def _window(repository: OpenedHistory, request: ReplayRequest) -> tuple[Window, list[_Commit]]:
     """The commits to replay; a clone is deepened until all of them (and their parents) are in
     it, a local shallow clone that stops inside the window is refused."""
     reader, branch, history = repository.reader, repository.branch, repository.history
@@ -547,11 +397,30 @@ def _window(repository: OpenedRepository, request: ReplayRequest) -> tuple[Windo
         return window, commits
 
 
+def _history_request(
+    request: ReplayRequest, space: SpaceRules, primary: Source, coordinate: RepoCoordinate | None
+) -> HistoryRequest:
+    if coordinate is None:
+        # A local clone may have the branch only as its remote-tracking branch (the adapter
+        # tries both).
+        branch = request.branch or primary.branch or "HEAD"
+        return HistoryRequest(request.repo, None, branch, None, 0)
+    branch = request.branch or primary.branch
+    if branch is None:
+        raise InvalidInputError(
+            f"source {primary.name!r} follows every branch: choose one with --branch"
+        )
+    last = request.window_last
+    integration = space.integrations.get(primary.integration_id or 0)
+    depth = last + 1 if last is not None else SINCE_INITIAL_DEPTH
+    return HistoryRequest(request.repo, coordinate, branch, integration, depth)
+
+
 def replay_rules(
     database: Database,
     request: ReplayRequest,
     *,
-    environ: Mapping[str, str] = os.environ,
+    repositories: Repositories,
     progress: ProgressCallback | None = None,
 ) -> ReplayReport:
     """Replay the space's rules over the branch's history; see the module docstring."""
@@ -565,12 +434,12 @@ def replay_rules(
     timings["rules"] = time.monotonic() - started
 
     mark = time.monotonic()
-    with _opened_repository(request, space, primary, coordinate, environ) as repository:
+    opening = repositories.open_history(_history_request(request, space, primary, coordinate))
+    with opening as repository:
         reader = repository.reader
         window, commits = _window(repository, request)
         source_names = [source.name for source in replayed]
-        if repository.history is not None:
-            _prefetch_blobs(repository.history, window, prepared, source_names)
+        _prefetch_blobs(repository, window, prepared, source_names)
         timings["clone" if repository.history else "open"] = time.monotonic() - mark
 
         mark = time.monotonic()

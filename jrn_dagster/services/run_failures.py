@@ -2,7 +2,7 @@
 
 from pydantic import ValidationError
 
-from jrn_dagster.db.unit_of_work import UnitOfWork
+from jrn_dagster.db.unit_of_work import Database, UnitOfWork
 from jrn_dagster.domain.errors import NotFoundError
 from jrn_dagster.domain.records import SpacePush
 from jrn_dagster.domain.steps import CliImpactJobParams
@@ -11,7 +11,7 @@ MAX_ERROR_LENGTH = 4000
 
 
 def record_run_failure(
-    uow: UnitOfWork,
+    database: Database,
     *,
     dagster_run_id: str,
     params: CliImpactJobParams | None,
@@ -23,7 +23,28 @@ def record_run_failure(
     failed before it could claim anything gets failed push records now, so that explain and the
     failure's reader see which pushes a space has not processed (the source cursor waits for
     them either way: nothing covers them)."""
-    error = error[:MAX_ERROR_LENGTH]
+    with database.unit_of_work() as uow:
+        failed = _record(
+            uow,
+            dagster_run_id,
+            params=params,
+            event_ids=event_ids,
+            space_slug=space_slug,
+            error=error[:MAX_ERROR_LENGTH],
+        )
+        uow.commit()
+    return failed
+
+
+def _record(
+    uow: UnitOfWork,
+    dagster_run_id: str,
+    *,
+    params: CliImpactJobParams | None,
+    event_ids: list[int],
+    space_slug: str | None,
+    error: str,
+) -> list[SpacePush]:
     _, failed = uow.coverage.fail_run(dagster_run_id, error)
     if failed or params is None or not event_ids or space_slug is None:
         return failed

@@ -4,7 +4,7 @@ the cursor, match each, and say which runs to request. Reads only; writes nothin
 from collections import Counter
 from dataclasses import dataclass, field
 
-from jrn_dagster.db.unit_of_work import UnitOfWork
+from jrn_dagster.db.unit_of_work import Database, UnitOfWork
 from jrn_dagster.domain.event_cursor import EventCursor
 from jrn_dagster.domain.steps import CliImpactJobParams, run_key
 from jrn_dagster.services.matching import EventMatch, Outcome, safe_match
@@ -42,7 +42,13 @@ class TickPlan:
         )
 
 
-def plan_tick(uow: UnitOfWork, cursor: EventCursor, *, batch_size: int, now: float) -> TickPlan:
+def plan_tick(database: Database, cursor: EventCursor, *, batch_size: int, now: float) -> TickPlan:
+    """Reads only: the sensor writes nothing to the application database."""
+    with database.unit_of_work() as uow:
+        return _plan(uow, cursor, batch_size=batch_size, now=now)
+
+
+def _plan(uow: UnitOfWork, cursor: EventCursor, *, batch_size: int, now: float) -> TickPlan:
     events = uow.events.after(cursor.last_id, also_ids=sorted(cursor.holes), limit=batch_size)
     plan = TickPlan(cursor=cursor.advance([e.id for e in events], now=now), events_read=len(events))
     for event in events:

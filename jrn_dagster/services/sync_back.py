@@ -1,50 +1,59 @@
 """Proposals become one changeset per run key, whatever re-executes the run."""
 
-from jrn_dagster.db.unit_of_work import UnitOfWork
+from jrn_dagster.db.unit_of_work import Database, UnitOfWork
 from jrn_dagster.domain.records import Changeset, ChangesetDoc
 from jrn_dagster.domain.steps import Checkouts, PlanMode, Proposals, run_key
 
 
-def changeset_key(workspace: Checkouts) -> str:
+def changeset_key(checkouts: Checkouts) -> str:
     """Event runs: the run key (source, pushes, space). Catch-up runs: the space and every range
     it processed (the same catch-up re-executed reuses its changeset)."""
-    plan = workspace.plan
+    plan = checkouts.plan
     if plan.mode is PlanMode.EVENT:
-        work = workspace.true_sources[0].plan
+        work = checkouts.true_sources[0].plan
         return run_key(work.source_id, work.event_ids, plan.space_slug, head_sha=work.head_sha)
     ranges = ",".join(
         f"{c.plan.source_id}:{c.branch}@{c.range.link_from_sha or 'any'}..{c.range.head_sha}"
-        for c in workspace.true_sources
+        for c in checkouts.true_sources
     )
     return f"catch-up|{plan.space_slug}|{ranges}"
 
 
-def summarize(workspace: Checkouts, proposals: Proposals) -> str:
+def summarize(checkouts: Checkouts, proposals: Proposals) -> str:
     ranges = "; ".join(
         f"{c.plan.source_name} {c.branch} "
         f"{(c.range.base_sha or 'root')[:12]}..{c.range.head_sha[:12]}"
-        for c in workspace.true_sources
+        for c in checkouts.true_sources
         if c.needs_work
     )
     return f"{len(proposals.docs)} doc(s) proposed by {proposals.agent} for {ranges}"
 
 
 def write_changeset(
-    uow: UnitOfWork, workspace: Checkouts, proposals: Proposals, dagster_run_id: str
+    database: Database, checkouts: Checkouts, proposals: Proposals, dagster_run_id: str
 ) -> tuple[Changeset, bool]:
     """Create (or find) the changeset and link it to the run's ranges. A run with nothing to
     propose records an empty changeset, so that is explicit too."""
+    with database.unit_of_work() as uow:
+        changeset, created = _write(uow, checkouts, proposals, dagster_run_id)
+        uow.commit()
+    return changeset, created
+
+
+def _write(
+    uow: UnitOfWork, checkouts: Checkouts, proposals: Proposals, dagster_run_id: str
+) -> tuple[Changeset, bool]:
     changeset, created = uow.changesets.create_once(
-        key=changeset_key(workspace),
-        space_id=workspace.plan.space_id,
-        summary=summarize(workspace, proposals),
+        key=changeset_key(checkouts),
+        space_id=checkouts.plan.space_id,
+        summary=summarize(checkouts, proposals),
         docs=[
             ChangesetDoc(path=d.path, base_version=d.base_version, proposed_content=d.content)
             for d in proposals.docs
         ],
         dagster_run_id=dagster_run_id,
     )
-    for checkout in workspace.true_sources:
+    for checkout in checkouts.true_sources:
         if checkout.range_id is not None:
             uow.coverage.update_range(checkout.range_id, changeset_id=changeset.id)
     return changeset, created

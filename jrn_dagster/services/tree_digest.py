@@ -12,9 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from jrn_dagster.resources.sandbox.base import Sandbox
-from jrn_dagster.resources.sandbox.errors import SandboxError
-from jrn_dagster.resources.sandbox.process_group import MAX_OUTPUT_BYTES
+from jrn_dagster.ports.sandbox import MAX_OUTPUT_BYTES, Sandbox, SandboxError
 
 DIGEST_TIMEOUT_SECONDS = 600
 

@@ -1,1 +1,2 @@
-"""The GitHub webhook receiver: verifies, validates and durably stores deliveries (DESIGN §3)."""
+"""The GitHub webhook receiver: verifies, validates and durably stores deliveries
+(docs/webhooks.md)."""

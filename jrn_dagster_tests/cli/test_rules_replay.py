@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from jrn_dagster.adapters.git import LocalRepository
 from jrn_dagster.db.models import Base
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.changes import parse_name_status
 from jrn_dagster.domain.rules_replay import ReplayMode
 from jrn_dagster.services.impact import keyword_diff_args
 from jrn_dagster.services.rules_replay import (
-    LocalRepository,
     Window,
     changes_by_commit,
     keyword_diffs,

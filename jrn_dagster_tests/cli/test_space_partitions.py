@@ -17,8 +17,8 @@ from sqlalchemy import make_url
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, push_change
-from jrn_dagster.jobs import cli_impact
-from jrn_dagster.partitions import SPACES
+from jrn_dagster.jobs import SPACES, cli_impact
+from jrn_dagster.resources import with_run_sandbox
 from jrn_dagster_tests.support.cli import run_cli
 from jrn_dagster_tests.support.databases import temporary_postgres_database
 from jrn_dagster_tests.support.flow import demo_flow, run_request, space_request
@@ -151,7 +151,9 @@ def test_runs_of_an_archived_space_end_at_once_skipped(database: Database, tmp_p
         assert metadata["sandbox_id"] == ""
 
         # A UI launch or a backfill of the partition: the catch-up config, no event.
-        job = Definitions(jobs=[cli_impact], resources=flow.resources).get_job_def(cli_impact.name)
+        job = Definitions(
+            jobs=[cli_impact], resources=with_run_sandbox(flow.resources)
+        ).get_job_def(cli_impact.name)
         launched = job.execute_in_process(
             partition_key=API_SPACE, instance=flow.instance, raise_on_error=False
         )

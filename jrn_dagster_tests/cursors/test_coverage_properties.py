@@ -27,13 +27,12 @@ from jrn_dagster.demo.local_git import clone_url_template
 from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, DemoWorld, ensure_world, ingest_push
 from jrn_dagster.domain.records import SpacePushStatus, SpaceRangeStatus
 from jrn_dagster.domain.steps import Checkouts
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
-from jrn_dagster.services.cursor_advance import advance_cursors
+from jrn_dagster.resources.repositories import RepositoryAccessResource
+from jrn_dagster.resources.sandbox import LocalSandboxResource
+from jrn_dagster.services.advance_cursor import advance_cursors
+from jrn_dagster.services.clone import check_out_sources, plan_run
 from jrn_dagster.services.matching import safe_match
-from jrn_dagster.services.planning import plan_run
 from jrn_dagster.services.run_failures import record_run_failure
-from jrn_dagster.services.workspace import prepare_workspace
 from jrn_dagster_tests.support.databases import empty_all_tables
 
 SPACES = (API_SPACE, GUIDES_SPACE)
@@ -51,7 +50,7 @@ class PushFact:
 class InFlight:
     run_id: str
     event_id: int
-    workspace: Checkouts
+    checkouts: Checkouts
 
 
 @dataclass
@@ -182,29 +181,27 @@ class CoverageMachine(RuleBasedStateMachine):
         run_id = f"run-{self.history.runs}"
         with database.unit_of_work() as uow:
             match = safe_match(uow, uow.events.get(event_id))
-            [params] = [p for p in match.params if p.source_id == self.demo.source_id]
-            plan = plan_run(uow, space_slug=space, params=params, event_ids=[event_id])
-        workspace = prepare_workspace(
-            database, self.sandboxes, self.access, plan=plan, run_id=run_id
+        [params] = [p for p in match.params if p.source_id == self.demo.source_id]
+        plan = plan_run(database, space_slug=space, params=params, event_ids=[event_id])
+        checkouts = check_out_sources(
+            database, self.sandboxes.provider, self.access.build(), plan=plan, run_id=run_id
         )
-        self.in_flight[space] = InFlight(run_id, event_id, workspace)
+        self.in_flight[space] = InFlight(run_id, event_id, checkouts)
 
     def _finish(self, space: str, *, succeed: bool) -> None:
         run = self.in_flight.pop(space)
         database = self.world.database
         if succeed:
-            advance_cursors(database, run.workspace, dagster_run_id=run.run_id)
+            advance_cursors(database, run.checkouts, dagster_run_id=run.run_id)
         else:
-            with database.unit_of_work() as uow:
-                record_run_failure(
-                    uow,
-                    dagster_run_id=run.run_id,
-                    params=None,
-                    event_ids=[run.event_id],
-                    space_slug=space,
-                    error="injected failure",
-                )
-                uow.commit()
+            record_run_failure(
+                database,
+                dagster_run_id=run.run_id,
+                params=None,
+                event_ids=[run.event_id],
+                space_slug=space,
+                error="injected failure",
+            )
         self.sandboxes.release_for_key(run.run_id)
 
     def _run_to_end(self, space: str, event_id: int, *, succeed: bool) -> None:

@@ -11,7 +11,7 @@ from jrn_dagster.demo.runner import RunOutcome
 from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, ingest_push, push_change
 from jrn_dagster.domain.coverage import Comparison, Extension
 from jrn_dagster.domain.records import SpacePushStatus, SpaceRange, WebhookEvent
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
+from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster_tests.support.flow import Flow, demo_flow, run_request, space_request
 from jrn_dagster_tests.support.world import store_event
 

@@ -36,9 +36,9 @@ from urllib.parse import quote, quote_plus
 
 from dagster import DagsterInstance
 
+from jrn_dagster.adapters.local_sandbox import UNISOLATED_WARNING
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE, TOKEN_ENV, ensure_world, push_change
-from jrn_dagster.resources.sandbox.local import UNISOLATED_WARNING
 from jrn_dagster_tests.support.databases import database_text
 from jrn_dagster_tests.support.http_git import GitHttpServer
 

@@ -7,7 +7,7 @@ from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
 from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, push_change
 from jrn_dagster.domain.event_cursor import EventCursor
 from jrn_dagster.domain.records import ChangesetStatus
-from jrn_dagster.partitions import SPACES
+from jrn_dagster.jobs import SPACES
 from jrn_dagster_tests.support.flow import demo_flow
 
 

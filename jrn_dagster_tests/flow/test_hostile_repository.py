@@ -27,8 +27,8 @@ from jrn_dagster.db.migrate import upgrade
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.local_git import run_git
 from jrn_dagster.demo.scenario import API_SPACE, push_files
-from jrn_dagster.resources.agent import CommandAgent
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
+from jrn_dagster.resources.agent import CommandAgentResource
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster_tests.conftest import DATABASE_KINDS
 from jrn_dagster_tests.resources.processes import processes_with
 from jrn_dagster_tests.support.databases import (
@@ -151,7 +151,9 @@ def hostile(
         _hostile_push(flow.world, database, tmp)
         sandboxes = LocalSandboxResource(base_dir=str(flow.sandbox_dir), release_on_teardown=False)
         flow.resources["sandbox"] = sandboxes
-        flow.resources["agent"] = CommandAgent(command=_hostile_agent(markers), timeout_seconds=120)
+        flow.resources["agent"] = CommandAgentResource(
+            command=_hostile_agent(markers), timeout_seconds=120
+        )
         outcome = run_request(flow, space_request(flow, space=API_SPACE))
         assert outcome.run_id
         metadata = _agent_metadata(flow.instance, outcome.run_id)

@@ -8,7 +8,7 @@ import pytest
 import jrn_dagster.ops.failures
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import TOKEN_ENV, push_change
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
+from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster_tests.support.flow import demo_flow, run_request, space_request
 from jrn_dagster_tests.support.http_git import GitHttpServer
 

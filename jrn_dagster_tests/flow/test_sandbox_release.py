@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from jrn_dagster.adapters import e2b_sandbox as e2b_module
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import push_change
-from jrn_dagster.resources.agent import CommandAgent
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster.resources.sandbox import e2b as e2b_module
-from jrn_dagster.resources.sandbox.e2b import E2BSandboxResource
+from jrn_dagster.resources.agent import CommandAgentResource
+from jrn_dagster.resources.repositories import RepositoryAccessResource
+from jrn_dagster.resources.sandbox import E2BSandboxResource
 from jrn_dagster_tests.resources.e2b_double import FakeE2BCloud
 from jrn_dagster_tests.support.flow import Flow, demo_flow, run_request, space_request
 
@@ -19,7 +19,7 @@ FAILURES = {
     "clone": lambda flow, tmp: RepositoryAccessResource(
         clone_url_template=f"file://{tmp}/nowhere/{{host}}/{{owner}}/{{repo}}.git"
     ),
-    "agent": lambda flow, tmp: CommandAgent(command=["bash", "-c", "exit 3"]),
+    "agent": lambda flow, tmp: CommandAgentResource(command=["bash", "-c", "exit 3"]),
 }
 
 

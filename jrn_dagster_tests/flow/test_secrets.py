@@ -11,8 +11,8 @@ from dagster import DagsterInstance
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import TOKEN_ENV, push_change
-from jrn_dagster.resources.agent import CommandAgent
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
+from jrn_dagster.resources.agent import CommandAgentResource
+from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster_tests.support.flow import demo_flow, run_request, space_request
 from jrn_dagster_tests.support.http_git import GitHttpServer
 
@@ -46,7 +46,7 @@ def test_the_token_is_sent_to_git_and_nowhere_else(
         flow.resources["repository_access"] = RepositoryAccessResource(
             clone_url_template=git.url_template, credential_hosts=[git.host]
         )
-        flow.resources["agent"] = CommandAgent(command=SPY_AGENT, timeout_seconds=60)
+        flow.resources["agent"] = CommandAgentResource(command=SPY_AGENT, timeout_seconds=60)
         push_change(database, flow.world)
         outcome = run_request(flow, space_request(flow))
         assert outcome.success and outcome.run_id

@@ -1,4 +1,4 @@
-"""The adapter of DESIGN §4 on a world with every reason to drop a source or binding."""
+"""Matching (docs/contract.md#matching) on a world with every reason to drop a source or binding."""
 
 import pytest
 from sqlalchemy import event

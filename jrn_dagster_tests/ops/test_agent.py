@@ -7,15 +7,18 @@ from pathlib import Path
 import pytest
 from dagster import Failure
 
-from jrn_dagster.config import CliImpactConfig
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE
 from jrn_dagster.domain.steps import Proposals
-from jrn_dagster.ops.agent import agent
-from jrn_dagster.ops.clone import clone
-from jrn_dagster.ops.impact import ImpactConfig, impact
-from jrn_dagster.ops.sync_docs import sync_docs
-from jrn_dagster.resources.agent import CommandAgent
+from jrn_dagster.ops.cli_impact import (
+    CliImpactConfig,
+    ImpactConfig,
+    agent,
+    clone,
+    impact,
+    sync_docs,
+)
+from jrn_dagster.resources.agent import CommandAgentResource
 from jrn_dagster_tests.ops.test_ops import context_for, pushed_params
 from jrn_dagster_tests.support.flow import Flow, demo_flow
 
@@ -29,24 +32,26 @@ def flow(database: Database, tmp_path: Path) -> Iterator[Flow]:
 def _through_impact(flow: Flow, context):
     _, params = pushed_params(flow)
     config = CliImpactConfig(**CliImpactConfig.from_params(params))  # type: ignore[arg-type]
-    workspace = clone(context, config)
-    synced = sync_docs(context, workspace)
-    return workspace, synced, impact(context, ImpactConfig(), workspace, synced)
+    checkouts = clone(context, config)
+    synced = sync_docs(context, checkouts)
+    return checkouts, synced, impact(context, ImpactConfig(), checkouts, synced)
 
 
 def _command_agent_proposals(flow: Flow, script: str) -> Proposals:
     """Run ``bash -c script`` as the agent, through the ops up to the agent step."""
-    flow.resources["agent"] = CommandAgent(command=["bash", "-c", script], timeout_seconds=60)
+    flow.resources["agent"] = CommandAgentResource(
+        command=["bash", "-c", script], timeout_seconds=60
+    )
     with context_for(flow, API_SPACE) as context:
-        workspace, synced, report = _through_impact(flow, context)
-        return agent(context, workspace, synced, report)
+        checkouts, synced, report = _through_impact(flow, context)
+        return agent(context, checkouts, synced, report)
 
 
 def test_notice_agent_twice_proposes_the_same_content(flow: Flow) -> None:
     with context_for(flow, API_SPACE) as context:
-        workspace, synced, report = _through_impact(flow, context)
-        first = agent(context, workspace, synced, report)
-        second = agent(context, workspace, synced, report)  # docs now carry the notice
+        checkouts, synced, report = _through_impact(flow, context)
+        first = agent(context, checkouts, synced, report)
+        second = agent(context, checkouts, synced, report)  # docs now carry the notice
     assert [d.content for d in first.docs] == [d.content for d in second.docs]
     assert first.docs[0].content.count("jrn:source-changed:start") == 1
 
@@ -70,11 +75,11 @@ def test_command_agent_edits_docs_and_nothing_else(flow: Flow) -> None:
 
 
 def test_command_agent_is_time_limited(flow: Flow) -> None:
-    flow.resources["agent"] = CommandAgent(command=["sleep", "30"], timeout_seconds=1)
+    flow.resources["agent"] = CommandAgentResource(command=["sleep", "30"], timeout_seconds=1)
     with context_for(flow, API_SPACE) as context:
-        workspace, synced, report = _through_impact(flow, context)
+        checkouts, synced, report = _through_impact(flow, context)
         with pytest.raises(Failure) as failure:
-            agent(context, workspace, synced, report)
+            agent(context, checkouts, synced, report)
     assert failure.value.description == (
         "agent: command `sleep 30` did not finish within 1 s and was killed"
     )

@@ -6,16 +6,20 @@ from pathlib import Path
 import pytest
 from dagster import Failure, build_op_context
 
-from jrn_dagster.config import CliImpactConfig
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, push_change
 from jrn_dagster.domain.records import ChangesetStatus
 from jrn_dagster.domain.steps import CliImpactJobParams
-from jrn_dagster.ops.agent import agent
-from jrn_dagster.ops.clone import clone
-from jrn_dagster.ops.impact import ImpactConfig, impact
-from jrn_dagster.ops.sync_back import sync_back
-from jrn_dagster.ops.sync_docs import sync_docs
+from jrn_dagster.ops.cli_impact import (
+    CliImpactConfig,
+    ImpactConfig,
+    agent,
+    clone,
+    impact,
+    sync_back,
+    sync_docs,
+)
+from jrn_dagster.resources import with_run_sandbox
 from jrn_dagster.services.matching import match_event
 from jrn_dagster_tests.support.flow import Flow, demo_flow
 
@@ -34,27 +38,29 @@ def pushed_params(flow: Flow) -> tuple[int, CliImpactJobParams]:
 
 
 def context_for(flow: Flow, space: str, tags: dict[str, str] | None = None):
-    return build_op_context(resources=flow.resources, partition_key=space, run_tags=tags)
+    return build_op_context(
+        resources=with_run_sandbox(flow.resources), partition_key=space, run_tags=tags
+    )
 
 
 def test_the_ops_in_order_for_one_space(flow: Flow) -> None:
     _, params = pushed_params(flow)
     config = CliImpactConfig(**CliImpactConfig.from_params(params))  # type: ignore[arg-type]
     with context_for(flow, API_SPACE) as context:
-        workspace = clone(context, config)
-        assert workspace.sandbox_id is not None
-        [checkout] = workspace.sources
+        checkouts = clone(context, config)
+        assert checkouts.sandbox_id is not None
+        [checkout] = checkouts.sources
         assert checkout.range.head_sha == params.head_sha
         assert checkout.range.base_sha == params.base_sha
         assert checkout.needs_work
 
-        synced = sync_docs(context, workspace)
+        synced = sync_docs(context, checkouts)
         assert sorted((d.path, d.version) for d in synced.docs) == [
             ("reference/models.md", 1),
             ("reference/routes.md", 1),
         ]
 
-        report = impact(context, ImpactConfig(), workspace, synced)
+        report = impact(context, ImpactConfig(), checkouts, synced)
         assert [doc.path for doc in report.impacted] == ["reference/routes.md"]
         [evidence] = report.impacted[0].evidence
         assert (evidence.changed_file, evidence.pattern, evidence.match_type) == (
@@ -65,13 +71,13 @@ def test_the_ops_in_order_for_one_space(flow: Flow) -> None:
         # models.md watches src/api/models.py, which this push did not touch
         assert report.counts.docs_scanned == 2
 
-        proposals = agent(context, workspace, synced, report)
+        proposals = agent(context, checkouts, synced, report)
         [proposed] = proposals.docs
         assert proposed.path == "reference/routes.md" and proposed.base_version == 1
         assert "src/api/routes.py" in proposed.content
 
-        changeset_id = sync_back(context, workspace, proposals)
-        again = sync_back(context, workspace, proposals)  # a re-executed step
+        changeset_id = sync_back(context, checkouts, proposals)
+        again = sync_back(context, checkouts, proposals)  # a re-executed step
         assert changeset_id is not None and again == changeset_id
     with flow.database.unit_of_work() as uow:
         [changeset] = uow.changesets.all()
@@ -97,9 +103,9 @@ def test_strict_mode_fails_on_rule_problems(flow: Flow) -> None:
     _, params = pushed_params(flow)
     config = CliImpactConfig(**CliImpactConfig.from_params(params))  # type: ignore[arg-type]
     with context_for(flow, GUIDES_SPACE) as context:
-        workspace = clone(context, config)
-        synced = sync_docs(context, workspace)
+        checkouts = clone(context, config)
+        synced = sync_docs(context, checkouts)
         with pytest.raises(Failure) as failure:
-            impact(context, ImpactConfig(strict=True), workspace, synced)
+            impact(context, ImpactConfig(strict=True), checkouts, synced)
     assert "faq.md" in (failure.value.description or "")
     assert "missing path" in (failure.value.description or "")

@@ -18,7 +18,7 @@ from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE, push_change
 from jrn_dagster.domain.records import SpacePushStatus
 from jrn_dagster.jobs import cli_impact
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster.sensors import cli_impact_cancel_sensor, cli_impact_failure_sensor
 from jrn_dagster.services.run_failures import params_from_run_config
 from jrn_dagster_tests.support.flow import Flow, demo_flow, space_request

@@ -1,4 +1,4 @@
-"""webhook_event_sensor evaluated directly on a real instance (DESIGN §5 testing note)."""
+"""webhook_event_sensor evaluated directly on a real instance (docs/contract.md#dagster-shape)."""
 
 import json
 from collections.abc import Iterator
@@ -11,7 +11,7 @@ import jrn_dagster.sensors
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.runner import requests_of
 from jrn_dagster.domain.event_cursor import EventCursor
-from jrn_dagster.partitions import SPACES
+from jrn_dagster.jobs import SPACES
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.sensors import webhook_event_sensor
 from jrn_dagster_tests.support.github import push_payload, sha_for

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from jrn_dagster.resources.sandbox import e2b as e2b_module
-from jrn_dagster.resources.sandbox.base import Sandbox
-from jrn_dagster.resources.sandbox.e2b import E2BSandboxResource
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
-from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster.adapters import e2b_sandbox as e2b_module
+from jrn_dagster.ports.sandbox import Sandbox
+from jrn_dagster.resources.sandbox import E2BSandboxResource, LocalSandboxResource, SandboxResource
 from jrn_dagster_tests.resources.e2b_double import FakeE2BCloud
 
 

@@ -10,17 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from jrn_dagster.resources.sandbox.errors import (
+from jrn_dagster.adapters.bubblewrap import default_bubblewrap
+from jrn_dagster.adapters.local_sandbox import UNISOLATED_WARNING, LocalSandbox
+from jrn_dagster.ports.sandbox import (
     SandboxIsolationError,
     SandboxTimeoutError,
 )
-from jrn_dagster.resources.sandbox.factory import sandbox_resource_from_env
-from jrn_dagster.resources.sandbox.isolation import default_bubblewrap
-from jrn_dagster.resources.sandbox.local import (
-    UNISOLATED_WARNING,
-    LocalSandbox,
-    LocalSandboxResource,
-)
+from jrn_dagster.resources.sandbox import LocalSandboxResource, sandbox_resource_from_env
 from jrn_dagster_tests.resources.processes import processes_with
 
 

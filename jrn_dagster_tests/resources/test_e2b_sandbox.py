@@ -15,16 +15,16 @@ import pytest
 from e2b.sandbox.filesystem.filesystem import EntryInfo, FileType
 from e2b.sandbox_sync.commands.command import Commands
 
-from jrn_dagster.redaction import REDACTED, register_secret
-from jrn_dagster.resources.sandbox import e2b as e2b_module
-from jrn_dagster.resources.sandbox.e2b import E2BSandbox, E2BSandboxResource, idempotency_key_for
-from jrn_dagster.resources.sandbox.errors import (
+from jrn_dagster.adapters import e2b_sandbox as e2b_module
+from jrn_dagster.adapters.e2b_sandbox import SUPERVISOR_SCRIPT, E2BSandbox, idempotency_key_for
+from jrn_dagster.ports.sandbox import (
     SandboxCommandError,
     SandboxGoneError,
     SandboxTimeoutError,
     SandboxUnavailableError,
 )
-from jrn_dagster.resources.sandbox.supervisor import SUPERVISOR_SCRIPT
+from jrn_dagster.redaction import REDACTED, register_secret
+from jrn_dagster.resources.sandbox import E2BSandboxResource
 from jrn_dagster_tests.resources.conftest import make_e2b_resource
 from jrn_dagster_tests.resources.e2b_double import CLASS_CONNECT, CLASS_KILL, FakeE2BCloud
 

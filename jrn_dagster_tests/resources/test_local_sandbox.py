@@ -7,16 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from jrn_dagster.resources.sandbox.errors import (
+from jrn_dagster.adapters.local_sandbox import MARKER, LocalSandbox, default_base_dir
+from jrn_dagster.ports.sandbox import (
     SandboxPathError,
     SandboxUnavailableError,
 )
-from jrn_dagster.resources.sandbox.local import (
-    MARKER,
-    LocalSandbox,
-    LocalSandboxResource,
-    default_base_dir,
-)
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster_tests.resources.processes import process_alive, wait_until_gone
 
 

@@ -5,14 +5,14 @@ import time
 import pytest
 
 from jrn_dagster.domain.errors import InvalidInputError
-from jrn_dagster.redaction import REDACTED, register_secret
-from jrn_dagster.resources.sandbox.base import Sandbox
-from jrn_dagster.resources.sandbox.errors import (
+from jrn_dagster.ports.sandbox import (
+    Sandbox,
     SandboxCommandError,
     SandboxFileNotFoundError,
     SandboxGoneError,
     SandboxTimeoutError,
 )
+from jrn_dagster.redaction import REDACTED, register_secret
 from jrn_dagster_tests.resources.conftest import Backend
 from jrn_dagster_tests.resources.processes import wait_until_gone
 

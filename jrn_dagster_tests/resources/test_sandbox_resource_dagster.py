@@ -11,11 +11,13 @@ import pytest
 from dagster import Config, Failure, In, OpExecutionContext, in_process_executor, job, op
 
 from jrn_dagster.domain.errors import InvalidInputError
-from jrn_dagster.resources.sandbox.e2b import E2BSandboxResource
-from jrn_dagster.resources.sandbox.errors import SandboxGoneError
-from jrn_dagster.resources.sandbox.factory import sandbox_resource_from_env
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
-from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster.ports.sandbox import SandboxGoneError
+from jrn_dagster.resources.sandbox import (
+    E2BSandboxResource,
+    LocalSandboxResource,
+    SandboxResource,
+    sandbox_resource_from_env,
+)
 from jrn_dagster_tests.resources.processes import wait_until_gone
 
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from jrn_dagster.adapters.local_sandbox import LocalSandbox
 from jrn_dagster.redaction import clear_registered_secrets
-from jrn_dagster.resources.sandbox.local import LocalSandbox, LocalSandboxResource
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster_tests.resources.conftest import e2b_cloud  # noqa: F401 - shared fixture
 from jrn_dagster_tests.support.git_repos import RemoteRepo, make_remote_repo
 from jrn_dagster_tests.support.recording_sandbox import RecordingSandbox

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from jrn_dagster.adapters.git import Checkout, clone_at, clone_url_for
+from jrn_dagster.adapters.local_sandbox import LocalSandbox
 from jrn_dagster.domain.refs import ZERO_SHA
-from jrn_dagster.resources.sandbox.local import LocalSandbox
-from jrn_dagster.services.checkout import Checkout, clone_at, clone_url_for
-from jrn_dagster.services.checkout_errors import CheckoutError, CheckoutNotFoundError
+from jrn_dagster.ports.git import CheckoutError, CheckoutNotFoundError
 from jrn_dagster_tests.support.git_repos import RemoteRepo, make_remote_repo
 from jrn_dagster_tests.support.recording_sandbox import RecordingSandbox
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from jrn_dagster.services.checkout import Checkout, clone_at
-from jrn_dagster.services.checkout_errors import CheckoutAuthError, CheckoutTransportError
-from jrn_dagster.services.credentials import GitCredential
+from jrn_dagster.adapters.git import Checkout, clone_at
+from jrn_dagster.adapters.github import GitCredential
+from jrn_dagster.ports.git import CheckoutAuthError, CheckoutTransportError
 from jrn_dagster_tests.support.git_repos import RemoteRepo
 from jrn_dagster_tests.support.http_git import GitHttpServer, basic_authorization
 from jrn_dagster_tests.support.recording_sandbox import RecordingSandbox

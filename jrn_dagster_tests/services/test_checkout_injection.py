@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from jrn_dagster.adapters.git import clone_at
+from jrn_dagster.adapters.github import GitCredential
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.errors import InvalidInputError
-from jrn_dagster.resources.sandbox.e2b import E2BSandboxResource
-from jrn_dagster.services.checkout import clone_at
-from jrn_dagster.services.credentials import GitCredential
+from jrn_dagster.resources.sandbox import E2BSandboxResource
 from jrn_dagster_tests.resources.conftest import make_e2b_resource
 from jrn_dagster_tests.resources.e2b_double import FakeE2BCloud
 from jrn_dagster_tests.support.git_repos import RemoteRepo

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from jrn_dagster.adapters.git import clone_at
+from jrn_dagster.adapters.github import resolve_git_credential
 from jrn_dagster.domain.records import Integration
-from jrn_dagster.services.checkout import clone_at
-from jrn_dagster.services.checkout_errors import CheckoutAuthError, CheckoutError
-from jrn_dagster.services.credentials import resolve_git_credential
+from jrn_dagster.ports.git import CheckoutAuthError, CheckoutError
 from jrn_dagster_tests.services.integration_records import token_integration
 from jrn_dagster_tests.support.git_repos import RemoteRepo
 from jrn_dagster_tests.support.http_git import GitHttpServer

@@ -9,17 +9,17 @@ import httpx
 import jwt
 import pytest
 
-from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.domain.coordinates import RepoCoordinate
-from jrn_dagster.domain.records import IntegrationStatus
-from jrn_dagster.redaction import REDACTED, redact
-from jrn_dagster.services.credentials import (
-    CredentialError,
+from jrn_dagster.adapters.github import (
+    app_jwt,
     git_auth_environment,
     github_api_base_url,
     resolve_git_credential,
 )
-from jrn_dagster.services.github_app import app_jwt
+from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.records import IntegrationStatus
+from jrn_dagster.ports.git import CredentialError
+from jrn_dagster.redaction import REDACTED, redact
 from jrn_dagster_tests.services.integration_records import (
     APP_ID,
     INSTALLATION_ID,

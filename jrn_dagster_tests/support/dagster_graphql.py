@@ -12,10 +12,10 @@ T = TypeVar("T")
 POLL_SECONDS = 1.0
 
 _WORKSPACE = """
-query Checkouts {
+query Workspace {
   workspaceOrError {
     __typename
-    ... on Checkouts {
+    ... on Workspace {
       locationEntries {
         name
         loadStatus
@@ -220,11 +220,11 @@ class DagsterGraphQL:
             raise GraphQLError(f"GraphQL errors: {body['errors']}")
         return body["data"]
 
-    # --- workspace ---------------------------------------------------------------------------
+    # --- code locations ------------------------------------------------------------------
 
     def loaded_repositories(self, location_name: str) -> list[str] | None:
         """Repository names of a loaded code location; None while it loads (or is missing)."""
-        data = _expect(self.execute(_WORKSPACE)["workspaceOrError"], "Checkouts")
+        data = _expect(self.execute(_WORKSPACE)["workspaceOrError"], "Workspace")
         for entry in data["locationEntries"]:
             if entry["name"] != location_name or entry["loadStatus"] != "LOADED":
                 continue

@@ -7,10 +7,11 @@ import shlex
 from dagster import Definitions, JobDefinition
 
 from jrn_dagster.jobs import cli_impact
-from jrn_dagster.resources.agent import CommandAgent
+from jrn_dagster.resources import with_run_sandbox
+from jrn_dagster.resources.agent import CommandAgentResource
 from jrn_dagster.resources.database import DatabaseResource
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
+from jrn_dagster.resources.repositories import RepositoryAccessResource
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 
 
 def cli_impact_with(
@@ -26,6 +27,8 @@ def cli_impact_with(
             base_dir=sandbox_dir, agent_read_only_paths=list(agent_read_only_paths)
         ),
         "repository_access": RepositoryAccessResource(clone_url_template=clone_url_template),
-        "agent": CommandAgent(command=shlex.split(agent_command)),
+        "agent": CommandAgentResource(command=shlex.split(agent_command)),
     }
-    return Definitions(jobs=[cli_impact], resources=resources).get_job_def(cli_impact.name)
+    return Definitions(jobs=[cli_impact], resources=with_run_sandbox(resources)).get_job_def(
+        cli_impact.name
+    )

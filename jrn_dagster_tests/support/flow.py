@@ -14,10 +14,10 @@ from jrn_dagster.demo.runner import RunOutcome, evaluate_sensor, requests_of, ru
 from jrn_dagster.demo.scenario import API_SPACE, DemoWorld, ensure_world
 from jrn_dagster.domain.event_cursor import EventCursor
 from jrn_dagster.domain.records import WebhookEvent
-from jrn_dagster.resources.agent import NoticeAgent
+from jrn_dagster.resources.agent import NoticeAgentResource
 from jrn_dagster.resources.database import DatabaseResource
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
+from jrn_dagster.resources.repositories import RepositoryAccessResource
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster.tags import EVENT_ID
 
 
@@ -37,7 +37,7 @@ def flow_resources(database_url: str, git_root: Path, sandbox_dir: Path) -> dict
         "repository_access": RepositoryAccessResource(
             clone_url_template=clone_url_template(git_root)
         ),
-        "agent": NoticeAgent(),
+        "agent": NoticeAgentResource(),
     }
 
 

@@ -20,14 +20,12 @@ from typing import Any
 
 from dagster import DagsterInstance
 
+from jrn_dagster.adapters import e2b_sandbox as e2b_module
 from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
-from jrn_dagster.resources.agent import CommandAgent
+from jrn_dagster.resources.agent import CommandAgentResource
 from jrn_dagster.resources.database import DatabaseResource
-from jrn_dagster.resources.repository_access import RepositoryAccessResource
-from jrn_dagster.resources.sandbox import e2b as e2b_module
-from jrn_dagster.resources.sandbox.e2b import E2BSandboxResource
-from jrn_dagster.resources.sandbox.local import LocalSandboxResource
-from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster.resources.repositories import RepositoryAccessResource
+from jrn_dagster.resources.sandbox import E2BSandboxResource, LocalSandboxResource, SandboxResource
 from jrn_dagster_tests.resources.e2b_double import FakeE2BCloud
 
 
@@ -71,7 +69,7 @@ def main(config_path: str) -> int:
             clone_url_template=config["clone_url_template"],
             credential_hosts=config["credential_hosts"],
         ),
-        "agent": CommandAgent(command=config["agent_command"], timeout_seconds=120),
+        "agent": CommandAgentResource(command=config["agent_command"], timeout_seconds=120),
     }
     with DagsterInstance.get() as instance:
         requests = [

@@ -3,7 +3,7 @@ real sandbox. Use it to prove what ran, with what environment, and that nothing 
 
 from dataclasses import dataclass, field
 
-from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
+from jrn_dagster.ports.sandbox import CommandResult, Sandbox
 
 
 @dataclass(frozen=True)

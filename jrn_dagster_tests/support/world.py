@@ -47,7 +47,7 @@ class World:
 
 
 def matching_world(database: Database) -> World:
-    """Everything DESIGN §4 has to tell apart, around github.com/acme/widgets."""
+    """What matching (docs/contract.md#matching) tells apart, on github.com/acme/widgets."""
     with database.unit_of_work() as uow:
         gh = uow.integrations.add_token("gh", token_env="GH_TOKEN")
         uow.integrations.add_token("gh-suspended", token_env="GH_TOKEN_2")

@@ -273,8 +273,7 @@ def test_the_sensor_reads_lifecycle_events_and_writes_nothing(database: Database
         assert store_delivery(database, delivery).lifecycle is not None
     store_push(database, installation_id=42, after=sha_for("after-suspension"))
     before = table_snapshot(database)
-    with database.unit_of_work() as uow:
-        plan = plan_tick(uow, EventCursor(), batch_size=10, now=0.0)
+    plan = plan_tick(database, EventCursor(), batch_size=10, now=0.0)
     assert plan.counts()["not_a_push"] == 2
     matched = {run.params.source_id for run in plan.runs}
     assert world["source:main"] in matched and world["source:app"] not in matched

@@ -1,4 +1,4 @@
-"""The matching query of DESIGN §4: indexed SQL, true sources only."""
+"""The matching query (docs/contract.md#matching): indexed SQL, true sources only."""
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session

@@ -1,16 +1,10 @@
-import os
+"""The Dagster resource for reaching repositories: builds the git adapter (clone URL template,
+credentials, timeouts) a run's steps use."""
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from jrn_dagster.domain.coordinates import RepoCoordinate, validate_clone_url_template
-from jrn_dagster.domain.records import Integration
-from jrn_dagster.services.checkout import CLONE_URL_TEMPLATE_ENV, CREDENTIAL_HOSTS_ENV
-from jrn_dagster.services.credentials import (
-    GITHUB_API_URL_ENV,
-    GitCredential,
-    resolve_git_credential,
-)
+from jrn_dagster.adapters.git import GitRepositories
 
 
 class RepositoryAccessResource(ConfigurableResource):
@@ -44,18 +38,12 @@ class RepositoryAccessResource(ConfigurableResource):
         "whole step with backoff.",
     )
 
-    def resolved_clone_url_template(self) -> str | None:
-        template = self.clone_url_template or os.environ.get(CLONE_URL_TEMPLATE_ENV) or None
-        return validate_clone_url_template(template) if template else None
-
-    def resolved_credential_hosts(self) -> list[str]:
-        declared = self.credential_hosts or os.environ.get(CREDENTIAL_HOSTS_ENV, "").split(",")
-        return [host.strip().lower() for host in declared if host.strip()]
-
-    def credential(self, integration: Integration, coordinate: RepoCoordinate) -> GitCredential:
-        """Raises ``CredentialError`` (with ``retryable``) saying what to fix."""
-        return resolve_git_credential(
-            integration,
-            coordinate,
-            api_base_url=self.github_api_url or os.environ.get(GITHUB_API_URL_ENV) or None,
+    def build(self) -> GitRepositories:
+        """The git adapter with these settings (environment variables fill what is unset)."""
+        return GitRepositories.from_environment(
+            clone_url_template=self.clone_url_template or None,
+            credential_hosts=self.credential_hosts,
+            github_api_url=self.github_api_url,
+            timeout_seconds=self.git_timeout_seconds,
+            retry_delays=self.git_retry_delays_seconds,
         )

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from jrn_dagster.ports.sandbox import MAX_OUTPUT_BYTES
+
 KILL_GRACE_SECONDS = 2.0
-# A runaway command must not exhaust the orchestrator's memory; the tail is what explains it.
-MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 _READ_CHUNK = 65536
 
 

@@ -4,10 +4,9 @@ Nothing is left to the SDK's defaults, which do not fit a run: the sandbox lifet
 300 s), every command's timeout (SDK default 60 s), the request timeout, the behaviour at the end
 of the lifetime (kill) and internet access are all set explicitly.
 
-A command's timeout is enforced inside the sandbox by a small supervisor script (``supervisor.py``)
-that signals the command's whole process group (SIGTERM, then SIGKILL after a grace period); the
-SDK's own command timeout is set a little longer, as a backstop for a sandbox that stops
-answering.
+A command's timeout is enforced inside the sandbox by a small supervisor script that signals the
+command's whole process group (SIGTERM, then SIGKILL after a grace period); the SDK's own command
+timeout is set a little longer, as a backstop for a sandbox that stops answering.
 """
 
 import contextlib
@@ -15,8 +14,9 @@ import hashlib
 import logging
 import posixpath
 import re
+import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 import httpx
@@ -36,18 +36,17 @@ from e2b import (
 from e2b import Sandbox as E2BSdkSandbox
 from e2b.connection_config import ApiParams
 from e2b.sandbox.filesystem.filesystem import FileType
-from pydantic import Field
 
-from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
-from jrn_dagster.resources.sandbox.errors import (
+from jrn_dagster.ports.sandbox import (
+    CommandResult,
+    Sandbox,
     SandboxError,
     SandboxFileNotFoundError,
     SandboxGoneError,
+    SandboxProvider,
     SandboxTimeoutError,
     SandboxUnavailableError,
 )
-from jrn_dagster.resources.sandbox.resource import SandboxResource
-from jrn_dagster.resources.sandbox.supervisor import TIMED_OUT_EXIT_CODE, supervised_command
 
 logger = logging.getLogger(__name__)
 
@@ -204,29 +203,28 @@ class E2BSandbox(Sandbox):
         self._released = True
 
 
-class E2BSandboxResource(SandboxResource):
-    """Sandboxes in E2B. Configure ``api_key`` with ``EnvVar("E2B_API_KEY")`` and ``template``
-    with ``EnvVar("JRN_E2B_TEMPLATE")`` (a template with git and coreutils installed)."""
+class E2BSandboxes(SandboxProvider):
+    """Sandboxes in E2B, one per key, created with an idempotency key and metadata naming it."""
 
-    api_key: str = Field(description="E2B API key. Use EnvVar('E2B_API_KEY').")
-    template: str = Field(description="E2B template name or id (git must be installed).")
-    lifetime_seconds: int = Field(
-        default=3600,
-        gt=0,
-        le=86_400,
-        description="Sandbox lifetime from creation (and at least this long after each attach); "
-        "E2B kills it when the lifetime ends, the backstop for a run that could not release it.",
-    )
-    request_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Timeout of each E2B API call (not of commands)."
-    )
-    kill_grace_seconds: float = Field(
-        default=5.0, gt=0, description="Seconds between SIGTERM and SIGKILL on a command timeout."
-    )
-    workdir: str = Field(
-        default="/home/user/work", description="Absolute working directory inside the sandbox."
-    )
-    domain: str | None = Field(default=None, description="E2B domain (self-hosted E2B only).")
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        template: str,
+        lifetime_seconds: int = 3600,
+        request_timeout_seconds: float = 30.0,
+        kill_grace_seconds: float = 5.0,
+        workdir: str = "/home/user/work",
+        domain: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.template = template
+        self.lifetime_seconds = lifetime_seconds
+        self.request_timeout_seconds = request_timeout_seconds
+        self.kill_grace_seconds = kill_grace_seconds
+        self.workdir = workdir
+        self.domain = domain
 
     def _api_params(self) -> ApiParams:
         params = ApiParams(api_key=self.api_key, request_timeout=self.request_timeout_seconds)
@@ -313,3 +311,34 @@ class E2BSandboxResource(SandboxResource):
             pass
         except _UNAVAILABLE as error:
             self._fail(f"killing E2B sandbox {sandbox_id}", error)
+
+
+TIMED_OUT_EXIT_CODE = 124
+
+SUPERVISOR_SCRIPT = r"""timed_out=0
+trap 'timed_out=1' USR1
+limit=$1 grace=$2
+shift 2
+setsid "$@" &
+pid=$!
+setsid bash -c 'sleep "$1"; kill -USR1 "$2"; kill -TERM -- "-$3"; sleep "$4"; kill -KILL -- "-$3"' \
+  watchdog "$limit" "$$" "$pid" "$grace" >/dev/null 2>&1 </dev/null &
+watchdog=$!
+disown "$watchdog"
+while :; do
+  wait "$pid" 2>/dev/null
+  code=$?
+  kill -0 "$pid" 2>/dev/null || break
+done
+kill -KILL -- "-$pid" "-$watchdog" 2>/dev/null
+[ "$timed_out" = 1 ] && exit 124
+exit "$code"
+"""
+
+
+def supervised_command(argv: Sequence[str], *, timeout: float, grace: float) -> str:
+    """The shell command line (for ``bash -c``) that runs ``argv`` under the supervisor. Every
+    argument is quoted: nothing in ``argv`` is interpreted by a shell."""
+    return shlex.join(
+        ["bash", "-c", SUPERVISOR_SCRIPT, "jrn-supervisor", f"{timeout:.3f}", f"{grace:.3f}", *argv]
+    )

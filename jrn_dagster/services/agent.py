@@ -8,18 +8,18 @@ config, hook or index flag it planted there is never acted on (``services/tree_d
 
 from jrn_dagster.domain.impact import ImpactReport
 from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, Proposals, SyncedDocs
-from jrn_dagster.resources.agent.base import AgentResource, AgentTask
-from jrn_dagster.resources.sandbox.base import Sandbox
-from jrn_dagster.services.docs_sync import read_proposals
+from jrn_dagster.ports.agent import Agent, AgentTask
+from jrn_dagster.ports.sandbox import Sandbox
+from jrn_dagster.services.sync_docs import read_proposals
 from jrn_dagster.services.tree_digest import changed_paths, digest_tree
 
 MAX_REJECTED_PATHS_SHOWN = 20
 
 
 def run_agent(
-    agent: AgentResource,
+    agent: Agent,
     sandbox: Sandbox,
-    workspace: Checkouts,
+    checkouts: Checkouts,
     synced: SyncedDocs,
     report: ImpactReport,
 ) -> tuple[Proposals, list[str]]:
@@ -27,7 +27,7 @@ def run_agent(
     if not report.impacted:
         return Proposals(agent=agent.name, docs=[]), []
     before = digest_tree(sandbox)
-    warnings = agent.update_docs(AgentTask(sandbox, DOCS_DIR, report, workspace))
+    warnings = agent.update_docs(AgentTask(sandbox, DOCS_DIR, report, checkouts))
     after = digest_tree(sandbox)
     outside = changed_paths(before, after, ignore=(DOCS_DIR,))
     docs, refused = read_proposals(sandbox, synced, after)

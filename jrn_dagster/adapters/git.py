@@ -1,4 +1,5 @@
-"""Clone exactly the pushed commit into a sandbox, fetching no more than needed.
+"""Git in a sandbox: clone exactly the pushed commit, fetching no more than needed; answer
+ancestry questions; say why a clone failed.
 
 Strategy (docs/sandboxes.md, "Clone strategy"):
 
@@ -25,27 +26,47 @@ import logging
 import os
 import posixpath
 import re
+import tempfile
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
-
+from jrn_dagster.adapters.github import (
+    GITHUB_API_URL_ENV,
+    GitCredential,
+    git_auth_environment,
+    resolve_git_credential,
+)
+from jrn_dagster.adapters.local_sandbox import LocalSandboxes
+from jrn_dagster.adapters.process_group import run_in_process_group
 from jrn_dagster.domain.coordinates import RepoCoordinate, validate_clone_url_template
+from jrn_dagster.domain.coverage import Ancestry, CoveredRange
 from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.records import Integration
 from jrn_dagster.domain.refs import is_zero_sha, validate_branch, validate_sha
-from jrn_dagster.redaction import redact
-from jrn_dagster.resources.sandbox.base import CommandResult, Sandbox
-from jrn_dagster.resources.sandbox.errors import SandboxFileNotFoundError, SandboxTimeoutError
-from jrn_dagster.services.checkout_errors import (
+from jrn_dagster.ports.git import (
+    Checkout,
     CheckoutAuthError,
     CheckoutError,
     CheckoutNotFoundError,
     CheckoutRefNotFoundError,
+    CheckoutRequest,
     CheckoutTransportError,
-    classify_git_failure,
+    HistoryRequest,
+    OpenedHistory,
+    Repositories,
+    git_argv,
 )
-from jrn_dagster.services.credentials import GitCredential, git_auth_environment
+from jrn_dagster.ports.sandbox import (
+    CommandResult,
+    Sandbox,
+    SandboxFileNotFoundError,
+    SandboxTimeoutError,
+)
+from jrn_dagster.redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -58,71 +79,6 @@ INITIAL_DEPTH = 20
 NETWORK_RETRY_DELAYS: tuple[float, ...] = (2.0, 8.0)
 ALLOWED_SCHEMES = ("https", "http", "file", "ssh")
 _DEST_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-# Settings for every git command of the pipeline: no credential helper or askpass from the
-# machine or the image, no file-system monitor or hook (programs a repository's config could
-# name), no background maintenance, no detached-HEAD advice.
-GIT_OPTIONS = (
-    "-c",
-    "credential.helper=",
-    "-c",
-    "core.askPass=",
-    "-c",
-    "core.fsmonitor=",
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "gc.auto=0",
-    "-c",
-    "maintenance.auto=false",
-    "-c",
-    "advice.detachedHead=false",
-    "-c",
-    "init.defaultBranch=main",
-    "-c",
-    "protocol.version=2",
-)
-
-__all__ = [
-    "BranchHistory",
-    "Checkout",
-    "CheckoutError",
-    "clone_at",
-    "clone_branch_history",
-    "clone_url_for",
-    "git_argv",
-]
-
-
-def git_argv(*args: str) -> list[str]:
-    """A git command line with the pipeline's settings (``GIT_OPTIONS``)."""
-    return ["git", *GIT_OPTIONS, *args]
-
-
-class Checkout(BaseModel):
-    """Where the clone is and what it holds. Small and serialisable: ops pass it along."""
-
-    model_config = ConfigDict(frozen=True)
-
-    sandbox_id: str
-    path: str
-    coordinate: str
-    clone_url: str
-    branch: str
-    head_sha: str
-    base_sha: str | None
-    base_reachable: bool
-    # Every SHA asked about (the base and ``other_shas``): is it the head or one of its ancestors?
-    ancestors: dict[str, bool]
-    # Every SHA of ``descendant_shas``: is the head one of its ancestors (or the SHA itself)?
-    descendants: dict[str, bool] = {}
-    # Every SHA of ``descendant_shas``: is it in the clone (its tree can be diffed)?
-    present: dict[str, bool] = {}
-    # Whether the head and ``rewrite_check_sha`` are in the branch's current history (asked
-    # only when the covered head is not in the head's history).
-    on_branch: dict[str, bool] = {}
-    shallow: bool
-    partial: bool
-    fetched_bytes: int | None
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -603,3 +559,345 @@ def clone_branch_history(
     git.fetch(f"+refs/heads/{branch}:refs/remotes/origin/{branch}", depth=depth)
     tip = git.local("rev-parse", "--verify", f"refs/remotes/origin/{branch}^{{commit}}")
     return BranchHistory(git, branch=branch, head_sha=tip.stdout.strip(), depth=depth)
+
+
+# Matched against lower-cased stderr, in this order: the first family that matches wins.
+_AUTH = (
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "terminal prompts disabled",
+    "returned error: 401",
+    "returned error: 403",
+    "http basic: access denied",
+    "invalid username or password",
+    "bad credentials",
+    "permission denied (publickey)",
+)
+_REPOSITORY_MISSING = (
+    "repository not found",
+    "returned error: 404",
+    "does not appear to be a git repository",
+)
+_REF_MISSING = (
+    "not our ref",
+    "unadvertised object",
+    "couldn't find remote ref",
+    "no such remote ref",
+    "reference is not a tree",
+)
+_TRANSPORT = (
+    "could not resolve host",
+    "temporary failure in name resolution",
+    "connection refused",
+    "failed to connect",
+    "couldn't connect",
+    "could not connect",
+    "network is unreachable",
+    "connection timed out",
+    "operation timed out",
+    "connection reset",
+    "the remote end hung up",
+    "early eof",
+    "unexpected disconnect",
+    "rpc failed",
+    "transfer closed",
+    "returned error: 429",
+    "returned error: 5",
+    "gnutls",
+    "ssl_",
+    "ssl connect",
+    "ssl routines",
+)
+_STDERR_CHARS = 400
+
+
+def stderr_summary(stderr: str) -> str:
+    """The last lines of git's stderr, redacted, on one line."""
+    lines = [line.strip() for line in redact(stderr).strip().splitlines() if line.strip()]
+    text = " | ".join(lines[-3:])
+    return text if len(text) <= _STDERR_CHARS else "…" + text[-_STDERR_CHARS:]
+
+
+def classify_git_failure(stderr: str, *, what: str, url: str, exit_code: int) -> CheckoutError:
+    """The error for a failed network git command (``what``: e.g. "fetch commit abc…")."""
+    lowered = stderr.lower()
+    said = stderr_summary(stderr) or f"exit code {exit_code}"
+    if any(marker in lowered for marker in _AUTH):
+        return CheckoutAuthError(
+            f"{what} from {url}: the remote refused the credentials (or needs some): check the "
+            f"integration's token or GitHub App access to this repository ({said})"
+        )
+    if any(marker in lowered for marker in _REPOSITORY_MISSING):
+        return CheckoutNotFoundError(
+            f"{what} from {url}: repository not found, or the integration's credential has no "
+            f"access to it ({said})"
+        )
+    if any(marker in lowered for marker in _REF_MISSING):
+        return CheckoutRefNotFoundError(f"{what} from {url}: not found on the remote ({said})")
+    if any(marker in lowered for marker in _TRANSPORT):
+        return CheckoutTransportError(f"{what} from {url}: transport error ({said})")
+    return CheckoutError(f"{what} from {url} failed ({said})")
+
+
+GIT_QUICK_TIMEOUT_SECONDS = 60
+
+
+def is_ancestor(sandbox: Sandbox, repo_path: str, ancestor: str, descendant: str) -> bool:
+    """``git merge-base --is-ancestor`` on two commits the checkout holds (equal counts)."""
+    if ancestor == descendant:
+        return True
+    result = sandbox.run(
+        git_argv("merge-base", "--is-ancestor", validate_sha(ancestor), validate_sha(descendant)),
+        cwd=repo_path,
+        timeout=GIT_QUICK_TIMEOUT_SECONDS,
+        check=False,
+    )
+    return result.exit_code == 0
+
+
+def ancestry(
+    sandbox: Sandbox,
+    checkout: Checkout,
+    *,
+    event_base_sha: str | None,
+    covered: CoveredRange | None,
+    source_cursor_sha: str | None,
+) -> Ancestry:
+    """The facts ``decide_range`` needs. The clone was asked to find the event base, the covered
+    range and the source cursor in the head's history (``ancestors``), and to fetch the event base
+    and the covered head by id (``descendants``, ``present``); only commits it found are compared
+    locally. A commit it did not find is an ancestor of nothing here, which never claims coverage
+    that is not there."""
+    in_head = checkout.ancestors
+
+    def in_history(sha: str | None) -> bool:
+        return sha is not None and (sha == checkout.head_sha or in_head.get(sha, False))
+
+    def ancestor(a: str | None, b: str | None) -> bool:
+        return (
+            in_history(a)
+            and in_history(b)
+            and is_ancestor(sandbox, checkout.path, a or "", b or "")
+        )
+
+    base = event_base_sha if checkout.base_reachable else None
+    base_present = event_base_sha is not None and (
+        bool(base) or checkout.present.get(event_base_sha, False)
+    )
+    if covered is None:
+        return Ancestry(
+            event_base_reachable=bool(base),
+            event_base_present=base_present,
+            covered_head_in_head=False,
+            head_in_covered_head=False,
+            covered_head_present=False,
+            covered_from_in_event_base=False,
+            event_base_in_covered_from=False,
+            covered_from_in_head=False,
+            head_on_branch=checkout.on_branch.get(checkout.head_sha, True),
+        )
+    covered_from = covered.covered_from_sha
+    # The newest processed commit still in the new history, if the old head is gone.
+    merge_point = next(
+        (sha for sha in (covered_from, source_cursor_sha) if sha and in_history(sha)), None
+    )
+    return Ancestry(
+        event_base_reachable=bool(base),
+        event_base_present=base_present,
+        covered_head_in_head=in_history(covered.head_sha),
+        head_in_covered_head=checkout.descendants.get(covered.head_sha, False),
+        covered_head_present=in_history(covered.head_sha)
+        or checkout.present.get(covered.head_sha, False),
+        covered_from_in_event_base=covered_from is None or ancestor(covered_from, base),
+        event_base_in_covered_from=ancestor(base, covered_from),
+        covered_from_in_head=covered_from is None or in_history(covered_from),
+        covered_from_anchored=covered_from is not None
+        and source_cursor_sha is not None
+        and (covered_from == source_cursor_sha or ancestor(covered_from, source_cursor_sha)),
+        merge_point=merge_point,
+        head_on_branch=checkout.on_branch.get(checkout.head_sha, True),
+        covered_head_on_branch=checkout.on_branch.get(covered.head_sha, False),
+    )
+
+
+# --- Reading a branch's history (rules replay) -------------------------------------------
+
+# Reads must not depend on the reader's git configuration, nor write anything (no optional
+# index refresh, no background maintenance).
+_READ_OPTIONS = (
+    "-c",
+    "log.showSignature=false",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "gc.auto=0",
+    "-c",
+    "maintenance.auto=false",
+)
+GIT_READ_TIMEOUT_SECONDS = 600.0
+# Commits fetched at first for ``--since`` (``--last N`` fetches N + 1); each deepening doubles.
+
+
+class LocalRepository:
+    """A repository on this machine, read in place: git runs with a minimal environment (no
+    ``GIT_DIR`` or similar from ours) and with ``GIT_OPTIONAL_LOCKS=0``, so it writes nothing."""
+
+    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
+        self.path = path
+        self._env = {
+            "PATH": environ.get("PATH") or os.defpath,
+            "HOME": environ.get("HOME") or str(path),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TZ": "UTC",
+            "GIT_OPTIONAL_LOCKS": "0",
+            "GIT_TERMINAL_PROMPT": "0",
+        }
+        if not path.is_dir():
+            raise InvalidInputError(f"--repo {str(path)!r} is not a directory")
+        if self.read("rev-parse", "--git-dir").exit_code != 0:
+            raise InvalidInputError(f"--repo {str(path)!r} is not a git repository")
+
+    def read(self, *args: str, timeout: float = GIT_READ_TIMEOUT_SECONDS) -> CommandResult:
+        outcome = run_in_process_group(
+            ["git", *_READ_OPTIONS, *args], cwd=str(self.path), env=self._env, timeout=timeout
+        )
+        if outcome.timed_out:
+            raise InvalidInputError(f"git {args[0]} in {self.path} took more than {timeout:.0f} s")
+        return CommandResult(
+            exit_code=outcome.exit_code,
+            stdout=outcome.stdout.decode("utf-8", errors="replace"),
+            stderr=outcome.stderr.decode("utf-8", errors="replace"),
+            duration_seconds=outcome.duration_seconds,
+        )
+
+    def shallow_commits(self) -> set[str]:
+        relative = self.read("rev-parse", "--git-path", "shallow").stdout.strip()
+        shallow = self.path / relative
+        return set(shallow.read_text().split()) if relative and shallow.is_file() else set()
+
+
+class _ClonedRepository:
+    def __init__(self, history: BranchHistory) -> None:
+        self.history = history
+
+    def read(self, *args: str, timeout: float = GIT_READ_TIMEOUT_SECONDS) -> CommandResult:
+        return self.history.read(*_READ_OPTIONS, *args, timeout=timeout)
+
+    def shallow_commits(self) -> set[str]:
+        return self.history.shallow_commits()
+
+
+class GitRepositories(Repositories):
+    """The git adapter: clone URLs from a template (``file://`` ones get no credential), the
+    integration's credential only to its host and the declared ``credential_hosts``."""
+
+    def __init__(
+        self,
+        *,
+        clone_url_template: str | None = None,
+        credential_hosts: Sequence[str] = (),
+        github_api_url: str | None = None,
+        timeout_seconds: float = DEFAULT_CLONE_TIMEOUT,
+        retry_delays: Sequence[float] = NETWORK_RETRY_DELAYS,
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.clone_url_template = (
+            validate_clone_url_template(clone_url_template) if clone_url_template else None
+        )
+        self.credential_hosts = [host.strip().lower() for host in credential_hosts if host.strip()]
+        self.github_api_url = github_api_url
+        self.timeout_seconds = timeout_seconds
+        self.retry_delays = tuple(retry_delays)
+        self._environ = environ
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] = os.environ, **settings: Any
+    ) -> "GitRepositories":
+        """Settings not given come from ``JRN_CLONE_URL_TEMPLATE``, ``JRN_CREDENTIAL_HOSTS``
+        (comma-separated) and ``JRN_GITHUB_API_URL``."""
+        defaults = {
+            "clone_url_template": environ.get(CLONE_URL_TEMPLATE_ENV) or None,
+            "credential_hosts": environ.get(CREDENTIAL_HOSTS_ENV, "").split(","),
+            "github_api_url": environ.get(GITHUB_API_URL_ENV) or None,
+        }
+        for name, default in defaults.items():
+            if not settings.get(name):
+                settings[name] = default
+        return cls(environ=environ, **settings)
+
+    def _credential(
+        self, coordinate: RepoCoordinate, integration: Integration | None
+    ) -> GitCredential | None:
+        url = clone_url_for(coordinate, self.clone_url_template, environ=self._environ)
+        if url.startswith("file:") or integration is None:
+            # A local path takes no credential, and a credential never goes where it is useless.
+            return None
+        return resolve_git_credential(
+            integration, coordinate, environ=self._environ, api_base_url=self.github_api_url
+        )
+
+    def check_out(self, sandbox: Sandbox, request: CheckoutRequest) -> Checkout:
+        return clone_at(
+            sandbox,
+            coordinate=request.coordinate,
+            branch=request.branch,
+            head_sha=request.head_sha,
+            base_sha=request.base_sha,
+            credential=self._credential(request.coordinate, request.integration),
+            clone_url_template=self.clone_url_template,
+            dest=request.dest,
+            other_shas=request.find,
+            descendant_shas=request.fetch,
+            check_on_branch=request.check_on_branch,
+            rewrite_check_sha=request.rewrite_check_sha,
+            credential_hosts=self.credential_hosts,
+            timeout=self.timeout_seconds,
+            retry_delays=self.retry_delays,
+        )
+
+    def ancestry(
+        self,
+        sandbox: Sandbox,
+        checkout: Checkout,
+        *,
+        event_base_sha: str | None,
+        covered: CoveredRange | None,
+        source_cursor_sha: str | None,
+    ) -> Ancestry:
+        return ancestry(
+            sandbox,
+            checkout,
+            event_base_sha=event_base_sha,
+            covered=covered,
+            source_cursor_sha=source_cursor_sha,
+        )
+
+    @contextmanager
+    def open_history(self, request: HistoryRequest) -> Iterator[OpenedHistory]:
+        branch = request.branch or "HEAD"
+        if request.coordinate is None:
+            path = Path(request.repo).resolve()
+            revisions = (branch, f"refs/remotes/origin/{branch}")
+            reader = LocalRepository(path, self._environ)
+            yield OpenedHistory(reader, str(path), branch, revisions, None)
+            return
+        credential = self._credential(request.coordinate, request.integration)
+        with tempfile.TemporaryDirectory(prefix="jrn-replay-") as base:
+            sandboxes = LocalSandboxes(base_dir=base)
+            try:
+                history = clone_branch_history(
+                    sandboxes.open("rules-replay"),
+                    coordinate=request.coordinate,
+                    branch=branch,
+                    credential=credential,
+                    depth=request.depth,
+                    clone_url_template=self.clone_url_template,
+                )
+                reader = _ClonedRepository(history)
+                name = str(request.coordinate)
+                yield OpenedHistory(reader, name, branch, (history.head_sha,), history)
+            finally:
+                sandboxes.release_all()

@@ -3,11 +3,12 @@
 import hashlib
 import posixpath
 
+from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.records import Doc
-from jrn_dagster.domain.steps import DOCS_DIR, ProposedDoc, SyncedDoc, SyncedDocs
+from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, ProposedDoc, SyncedDoc, SyncedDocs
 from jrn_dagster.domain.validation import normalize_relative_path
-from jrn_dagster.resources.sandbox.base import Sandbox
+from jrn_dagster.ports.sandbox import Sandbox
 from jrn_dagster.services.tree_digest import Tree, TreeEntry
 
 # What one run may propose. A doc is markdown; more than this is a runaway agent.
@@ -22,6 +23,13 @@ class ProposalLimitError(InvalidInputError):
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sync_space_docs(database: Database, sandbox: Sandbox, checkouts: Checkouts) -> SyncedDocs:
+    """The ``sync_docs`` step: the space's docs into the sandbox, with their versions."""
+    with database.unit_of_work() as uow:
+        docs = uow.docs.all(checkouts.plan.space_id)
+    return write_docs(sandbox, docs)
 
 
 def write_docs(sandbox: Sandbox, docs: list[Doc]) -> SyncedDocs:

@@ -54,7 +54,7 @@ class CursorReport:
 
 def advance_cursors(
     database: Database,
-    workspace: Checkouts,
+    checkouts: Checkouts,
     *,
     dagster_run_id: str,
     now: datetime | None = None,
@@ -62,12 +62,12 @@ def advance_cursors(
     """``dagster_run_id``: the run finishing the work (a re-execution of the run that claimed
     it is recorded as the run that did it)."""
     report = CursorReport()
-    for checkout in workspace.true_sources:
+    for checkout in checkouts.true_sources:
         if checkout.range_id is None and not checkout.push_ids:
             continue  # nothing claimed, nothing processed: every push was done before
         with database.unit_of_work(serializable_write=True) as uow:
             uow.coverage.lock_source(checkout.plan.source_id)
-            move = _finish_space(uow, workspace, checkout, dagster_run_id)
+            move = _finish_space(uow, checkouts, checkout, dagster_run_id)
             _move_source_cursor(uow, checkout, move, now or datetime.now(UTC))
             uow.commit()
         report.moves.append(move)
@@ -75,9 +75,9 @@ def advance_cursors(
 
 
 def _finish_space(
-    uow: UnitOfWork, workspace: Checkouts, checkout: SourceCheckout, dagster_run_id: str
+    uow: UnitOfWork, checkouts: Checkouts, checkout: SourceCheckout, dagster_run_id: str
 ) -> CursorMove:
-    plan, work = workspace.plan, checkout.plan
+    plan, work = checkouts.plan, checkout.plan
     processed = checkout.range_id is not None
     status = SpacePushStatus.SUCCEEDED if processed else SpacePushStatus.SKIPPED
     move = CursorMove(work.source_name, checkout.branch, status.value)

@@ -1,0 +1,122 @@
+"""The agents that propose doc updates: ``NoticeAgent`` (the default, no LLM) and
+``CommandAgent`` (any command-line coding agent, run isolated in the sandbox). See
+docs/agents.md.
+"""
+
+import json
+import posixpath
+from collections import defaultdict
+
+from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.coverage import RangeDecision
+from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.notice import apply_notice
+from jrn_dagster.domain.steps import REPOS_DIR
+from jrn_dagster.ports.agent import Agent, AgentTask
+from jrn_dagster.redaction import redact
+
+
+def _said(commits: RangeDecision) -> str | None:
+    """A rewritten history is worth telling the reader about."""
+    if commits.comparison.rewrites:
+        return commits.comparison.describe(commits.base_sha)
+    return None
+
+
+class NoticeAgent(Agent):
+    """The default agent; needs no LLM. Adds or refreshes one delimited "source changed" notice
+    per source in each impacted doc: the changed files, the commit range and a compare link.
+    Idempotent: the same range twice changes nothing more."""
+
+    def update_docs(self, task: AgentTask) -> list[str]:
+        checkouts = {c.plan.source_id: c for c in task.checkouts.true_sources}
+        warnings = []
+        for doc in task.report.impacted:
+            changed_by_source: dict[int, list[str]] = defaultdict(list)
+            for evidence in doc.evidence:
+                if evidence.changed_file not in changed_by_source[evidence.source_id]:
+                    changed_by_source[evidence.source_id].append(evidence.changed_file)
+            path = posixpath.join(task.docs_dir, doc.path)
+            content = task.sandbox.read_file(path).decode("utf-8")
+            updated = content
+            for source_id, changed_files in sorted(changed_by_source.items()):
+                checkout = checkouts.get(source_id)
+                if checkout is None:  # evidence from a virtual view of a true checkout
+                    continue
+                base, head = checkout.range.base_sha, checkout.range.head_sha
+                coordinate = RepoCoordinate.parse(checkout.plan.repo)
+                try:
+                    updated = apply_notice(
+                        updated,
+                        source_name=checkout.plan.source_name,
+                        changed_files=changed_files,
+                        base_sha=base,
+                        head_sha=head,
+                        compare_url=coordinate.compare_url(base, head) if base else None,
+                        comparison=_said(checkout.range),
+                    )
+                except InvalidInputError as error:
+                    warnings.append(f"{doc.path}: no notice added: {error}")
+            if updated != content:
+                task.sandbox.write_file(path, updated)
+        return warnings
+
+
+REPORT_FILE = "impact-report.json"
+STDERR_LINES_SHOWN = 5
+MAX_WARNING_CHARS = 500
+
+
+class CommandAgent(Agent):
+    """Runs a command in the sandbox: how any command-line coding agent is plugged in.
+
+    The command gets ``JRN_REPORT_PATH`` (the impact report as JSON), ``JRN_DOCS_DIR`` (edit the
+    docs there), ``JRN_REPO_DIR`` (the first checkout) and ``JRN_REPO_DIRS`` (all, ':'-separated),
+    plus ``env``. It runs as an untrusted command (``Sandbox.run_untrusted``): on the local
+    sandbox isolated with bubblewrap, on E2B in the VM, which holds no credential. Edits anywhere
+    but the docs directory are discarded and reported. What it prints is redacted before it is
+    shown anywhere.
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        timeout_seconds: float = 900,
+        env: dict[str, str] | None = None,
+        network: bool = False,
+    ) -> None:
+        self.command = list(command)
+        self.timeout_seconds = timeout_seconds
+        self.env = dict(env or {})
+        self.network = network
+
+    def update_docs(self, task: AgentTask) -> list[str]:
+        sandbox = task.sandbox
+        # Refuses before anything is written when the agent cannot be isolated.
+        unisolated = sandbox.untrusted_isolation_warning()
+        sandbox.write_file(REPORT_FILE, json.dumps(task.report.to_json_dict(), indent=2))
+        repo_dirs = [sandbox.path(c.path) for c in task.checkouts.sources if c.path]
+        try:
+            result = sandbox.run_untrusted(
+                self.command,
+                cwd=".",
+                env={
+                    **self.env,
+                    "JRN_REPORT_PATH": sandbox.path(REPORT_FILE),
+                    "JRN_DOCS_DIR": sandbox.path(task.docs_dir),
+                    "JRN_REPO_DIR": repo_dirs[0] if repo_dirs else sandbox.path(REPOS_DIR),
+                    "JRN_REPO_DIRS": ":".join(repo_dirs),
+                },
+                timeout=self.timeout_seconds,
+                network=self.network,
+                check=True,
+            )
+        finally:
+            sandbox.remove(REPORT_FILE)  # the entry itself, should the agent make it a symlink
+        tail = result.stderr.strip().splitlines()[-STDERR_LINES_SHOWN:]
+        warnings = [unisolated] if unisolated else []
+        # Redacted before it is cut: a cut could leave a secret's first half unrecognised.
+        return warnings + [
+            f"agent stderr: {redact(line)[:MAX_WARNING_CHARS]}" for line in tail if line.strip()
+        ]

@@ -1,0 +1,293 @@
+"""The ops of ``cli_impact``. Each is thin: it takes its resources, calls one service (which
+opens and commits its own unit of work), and attaches redacted metadata."""
+
+from typing import Any
+
+from dagster import (
+    Config,
+    Failure,
+    MarkdownMetadataValue,
+    MetadataValue,
+    OpExecutionContext,
+    TextMetadataValue,
+    op,
+)
+from pydantic import Field
+
+from jrn_dagster import tags
+from jrn_dagster.domain.impact import ImpactReport
+from jrn_dagster.domain.steps import Checkouts, CliImpactJobParams, Proposals, SyncedDocs
+from jrn_dagster.ops.failures import failures_explained
+from jrn_dagster.redaction import redact, redact_value
+from jrn_dagster.resources.agent import AgentResource
+from jrn_dagster.resources.database import DatabaseResource
+from jrn_dagster.resources.sandbox import RunSandboxResource
+from jrn_dagster.services.advance_cursor import advance_cursors
+from jrn_dagster.services.agent import run_agent
+from jrn_dagster.services.clone import check_out_sources, plan_run
+from jrn_dagster.services.impact import analyse_impact, empty_report
+from jrn_dagster.services.sync_back import write_changeset
+from jrn_dagster.services.sync_docs import sync_space_docs
+
+
+class CliImpactConfig(Config):
+    """``CliImpactJobParams`` as run config, with the seed's JSON names, so the output of
+    ``jrn-dagster match EVENT_ID --json`` can be pasted into the launchpad as it is.
+
+    Leave ``sourceId`` empty (the default for UI launches and backfills) to catch the
+    partition's space up on every true source bound to it instead.
+    """
+
+    sourceId: int | None = Field(default=None, description="FK to sources; empty: catch-up")  # noqa: N815
+    integrationId: int | None = Field(default=None, description="integration of the source")  # noqa: N815
+    eventJrn: str | None = Field(default=None, description="JRN of the push")  # noqa: N815
+    headSha: str | None = Field(default=None, description="webhook `after`")  # noqa: N815
+    baseSha: str | None = Field(  # noqa: N815
+        default=None, description="webhook `before`, or the source cursor"
+    )
+    affectedSpaceIds: list[int] = Field(  # noqa: N815
+        default_factory=list, description="every space the event fans out to"
+    )
+
+    def to_params(self) -> CliImpactJobParams | None:
+        """None in catch-up mode; raises pydantic.ValidationError on inconsistent params."""
+        if self.sourceId is None:
+            return None
+        return CliImpactJobParams.model_validate(self.model_dump())
+
+    @classmethod
+    def from_params(cls, params: CliImpactJobParams) -> dict[str, object]:
+        """Run config for the ``clone`` op (None values left out)."""
+        return {key: value for key, value in params.to_json_dict().items() if value is not None}
+
+
+class ImpactConfig(Config):
+    strict: bool = Field(
+        default=False,
+        description="Fail the run on invalid docs or rules, ambiguous rules, or rules naming a "
+        "source the space is not bound to (default: report them as warnings).",
+    )
+
+
+def _space_slug(context: OpExecutionContext) -> str:
+    if not context.has_partition_key:
+        raise Failure(
+            description="cli_impact runs per space: launch it for a partition (a space slug)",
+            allow_retries=False,
+        )
+    return context.partition_key
+
+
+def _label_mode(context: OpExecutionContext, mode: str) -> None:
+    """Tag the run ``jrn/mode`` once its mode is known: UI launches and backfills carry no tag
+    saying they catch up (partition tags apply to every run, sensor runs included)."""
+    if context.has_tag(tags.MODE):
+        return
+    run = context.instance.get_run_by_id(context.run_id)
+    if run is not None:  # None when the op is invoked directly, outside a run
+        context.instance.add_run_tags(context.run_id, {tags.MODE: mode})
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, MarkdownMetadataValue):
+        return MetadataValue.md(redact(value.md_str or ""))
+    if isinstance(value, TextMetadataValue):
+        return MetadataValue.text(redact(value.text or ""))
+    return redact_value(value)
+
+
+def add_metadata(context: OpExecutionContext, metadata: dict[str, Any]) -> None:
+    """Every value goes through redaction before it reaches the event log."""
+    context.add_output_metadata({key: _redacted(value) for key, value in metadata.items()})
+
+
+@op(
+    description="Plan the run (event or catch-up), claim its pushes, and check out each source at "
+    "exactly its head in the run's sandbox, with the integration's credentials given to the git "
+    "commands that fetch and to nothing else.",
+    pool="sandboxes",
+)
+def clone(
+    context: OpExecutionContext,
+    config: CliImpactConfig,
+    database: DatabaseResource,
+    run_sandbox: RunSandboxResource,
+) -> Checkouts:
+    with failures_explained(context, "clone"):
+        plan = plan_run(
+            database.database,
+            space_slug=_space_slug(context),
+            params=config.to_params(),
+            event_ids=tags.event_ids_of(context.run_tags),
+        )
+        _label_mode(context, plan.mode.value)
+        if plan.skip_reason:
+            context.log.info(f"nothing to do: {plan.skip_reason}")
+        checkouts = check_out_sources(
+            database.database,
+            run_sandbox.provider,
+            run_sandbox.git,
+            plan=plan,
+            run_id=context.run_id,
+        )
+    add_metadata(
+        context,
+        {
+            "mode": plan.mode.value,
+            "space": plan.space_slug,
+            "skip_reason": plan.skip_reason or "",
+            "sandbox_id": checkouts.sandbox_id or "",
+            "checkouts": [
+                {
+                    "source": c.plan.source_name,
+                    "branch": c.branch,
+                    "pushes": c.plan.event_ids,
+                    "head": c.range.head_sha,
+                    "base": c.range.base_sha,
+                    "comparison": c.range.comparison.describe(c.range.base_sha),
+                    "skipped": c.range.skip_reason or "",
+                }
+                for c in checkouts.sources
+            ],
+        },
+    )
+    return checkouts
+
+
+@op(description="Write the space's docs into the sandbox and record each doc's version.")
+def sync_docs(
+    context: OpExecutionContext,
+    checkouts: Checkouts,
+    database: DatabaseResource,
+    run_sandbox: RunSandboxResource,
+) -> SyncedDocs:
+    if not checkouts.has_work:
+        return SyncedDocs(docs=[])
+    with failures_explained(context, "sync_docs"):
+        sandbox = run_sandbox.for_step(context.run_id, checkouts)
+        synced = sync_space_docs(database.database, sandbox, checkouts)
+    add_metadata(context, {"docs": len(synced.docs)})
+    return synced
+
+
+@op(
+    description="Find the docs whose attention rules match the changed files of each source "
+    "(git diff base..head in the sandbox); attach and persist the impact report."
+)
+def impact(
+    context: OpExecutionContext,
+    config: ImpactConfig,
+    checkouts: Checkouts,
+    synced: SyncedDocs,
+    database: DatabaseResource,
+    run_sandbox: RunSandboxResource,
+) -> ImpactReport:
+    if not checkouts.has_work:
+        return empty_report(config.strict)
+    with failures_explained(context, "impact"):
+        sandbox = run_sandbox.for_step(context.run_id, checkouts, synced)
+        report = analyse_impact(database.database, sandbox, checkouts, strict=config.strict)
+    add_metadata(
+        context,
+        {
+            "impacted_docs": report.counts.impacted_docs,
+            "changed_files": report.counts.changed_files,
+            "warnings": len(report.warnings),
+            "report": MetadataValue.md(report.to_markdown()),
+        },
+    )
+    return report
+
+
+@op(
+    description="Let the agent update the impacted docs in the sandbox; collect its proposals "
+    "(edits outside the docs directory are rejected)."
+)
+def agent(
+    context: OpExecutionContext,
+    checkouts: Checkouts,
+    synced: SyncedDocs,
+    report: ImpactReport,
+    agent: AgentResource,
+    run_sandbox: RunSandboxResource,
+) -> Proposals:
+    chosen = agent.build()
+    if not checkouts.has_work or not report.impacted:
+        return Proposals(agent=chosen.name, docs=[])
+    with failures_explained(context, "agent"):
+        sandbox = run_sandbox.for_step(context.run_id, checkouts, synced)
+        proposals, warnings = run_agent(chosen, sandbox, checkouts, synced, report)
+    for warning in warnings:
+        context.log.warning(redact(warning))  # agent output: never trusted to be clean
+    add_metadata(
+        context,
+        {
+            "agent": proposals.agent,
+            "proposed_docs": [d.path for d in proposals.docs],
+            "rejected_paths": proposals.rejected_paths,
+        },
+    )
+    return proposals
+
+
+@op(
+    description="Write the proposals as one changeset for review (re-executing the run reuses "
+    "it); a run with nothing to propose records an empty changeset."
+)
+def sync_back(
+    context: OpExecutionContext,
+    checkouts: Checkouts,
+    proposals: Proposals,
+    database: DatabaseResource,
+) -> int | None:
+    if not checkouts.has_work:
+        return None
+    with failures_explained(context, "sync_back"):
+        changeset, created = write_changeset(
+            database.database, checkouts, proposals, context.run_id
+        )
+    add_metadata(
+        context,
+        {
+            "changeset_id": changeset.id,
+            "status": changeset.status.value,
+            "created_now": created,
+            "docs": [d.path for d in changeset.docs],
+            "summary": changeset.summary,
+        },
+    )
+    return changeset.id
+
+
+@op(
+    description="Record the range this space processed and the pushes it covered, move its "
+    "binding cursor, then move the source cursor as far as every bound space's processed ranges "
+    "reach (compare-and-swap, serialised per source)."
+)
+def advance_cursor(
+    context: OpExecutionContext,
+    checkouts: Checkouts,
+    changeset_id: int | None,
+    database: DatabaseResource,
+) -> None:
+    with failures_explained(context, "advance_cursor"):
+        report = advance_cursors(database.database, checkouts, dagster_run_id=context.run_id)
+    add_metadata(
+        context,
+        {
+            "changeset_id": changeset_id,
+            "moves": [
+                {
+                    "source": m.source_name,
+                    "branch": m.branch,
+                    "space_status": m.space_status,
+                    "covered_pushes": m.covered_events,
+                    "binding_cursor": f"{m.binding_before} -> {m.binding_after}",
+                    "binding_note": m.binding_note,
+                    "source_cursor": f"{m.source_before} -> {m.source_after}",
+                    "source_note": m.source_note,
+                }
+                for m in report.moves
+            ],
+        },
+    )
