@@ -170,6 +170,11 @@ class BindingCursorRow(Base):
 
 
 class DocRow(Timestamps, Base):
+    """A doc and what its frontmatter says, parsed once when the content is written
+    (docs/attention-rules.md#stored-rules): ``rules_version`` is the version ``jrn``,
+    ``rule_problems`` and the ``doc_rules`` rows were derived from (NULL or behind ``version``:
+    not derived yet, done on the next read)."""
+
     __tablename__ = "docs"
     __table_args__ = (UniqueConstraint("space_id", "path"),)
 
@@ -178,6 +183,33 @@ class DocRow(Timestamps, Base):
     path: Mapped[str] = mapped_column(String(1024))
     content: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    content_sha256: Mapped[str] = mapped_column(String(SHA_LENGTH))
+    jrn: Mapped[str | None] = mapped_column(Text)
+    rule_problems: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDocument)
+    problem_count: Mapped[int] = mapped_column(Integer, default=0)
+    rules_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class DocRuleRow(Base):
+    """One valid attention rule of a doc at ``docs.rules_version``. ``match_key`` is the
+    rule's literal path, or for a glob the literal directory every match lies under
+    (``src/api/`` for ``src/api/**/*.py``, ``""`` for ``**/x``): a run fetches only the rules
+    keyed by a changed path or one of its ancestor directories."""
+
+    __tablename__ = "doc_rules"
+    __table_args__ = (
+        UniqueConstraint("doc_id", "rule_index"),
+        Index("ix_doc_rules_space_id_match_key", "space_id", "match_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doc_id: Mapped[int] = mapped_column(ForeignKey("docs.id", ondelete="CASCADE"))
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    rule_index: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(1024))
+    source: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    match_key: Mapped[str] = mapped_column(String(1024))
 
 
 class WebhookEventRow(Base):

@@ -252,3 +252,15 @@ def _too_many_expansions(globs: tuple[str, ...]) -> bool:
     except PatternLimitException:
         return True
     return False
+
+
+def rule_match_key(normalized: str) -> str:
+    """The key a stored rule is looked up by (docs/attention-rules.md#stored-rules): its literal
+    path when it has no glob reading, else the literal directory every match lies under (the
+    shortest over its glob readings: the bracket-literal reading only extends it). A changed
+    file can only match rules keyed by itself or one of its ancestor directories
+    (``impact_index.ancestor_prefixes``)."""
+    meaning = path_pattern(normalized)
+    if meaning.literal is not None and not meaning.globs:
+        return meaning.literal
+    return min((literal_prefix_dir(variant) for variant in meaning.globs), key=len)

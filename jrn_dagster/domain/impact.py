@@ -252,6 +252,41 @@ class RuleMatches:
     fired: set[IndexedRule]
 
 
+@dataclass(frozen=True)
+class RuleTotals:
+    """What the report counts over the whole space, whichever of its rules were loaded."""
+
+    docs: int
+    docs_with_problems: int
+    rules: int  # valid rules
+
+    @classmethod
+    def of(cls, docs: Sequence[ParsedDoc]) -> "RuleTotals":
+        return cls(
+            docs=len(docs),
+            docs_with_problems=sum(1 for doc in docs if doc.problems),
+            rules=sum(len(doc.rules) for doc in docs),
+        )
+
+
+@dataclass(frozen=True)
+class RuleSelection:
+    """The part of a space's stored rules one set of changes needs (docs/attention-rules.md
+    #stored-rules), each a ``ParsedDoc`` holding only the rules or problems selected:
+
+    - ``candidates``: the rules keyed by a changed path or one of its ancestors (every rule
+      that can match, and a few that cannot);
+    - ``unusable``: the rules that get a source warning (no ``source`` in a space bound to
+      several sources or none; a source the space is not bound to);
+    - ``with_problems``: every doc's problems (invalid frontmatter, invalid rules).
+    """
+
+    candidates: Sequence[ParsedDoc]
+    unusable: Sequence[ParsedDoc]
+    with_problems: Sequence[ParsedDoc]
+    totals: RuleTotals
+
+
 @dataclass(frozen=True, eq=False)
 class PreparedRules:
     """A space's rules ready to match: docs, resolved rules, their warnings and the index.
@@ -268,6 +303,7 @@ class PreparedRules:
     doc_warnings: tuple[ReportWarning, ...]  # frontmatter and rule validation problems
     rule_warnings: tuple[ReportWarning, ...]  # valid rules that cannot be used (source)
     index: AttentionIndex
+    totals: RuleTotals
 
     @property
     def warnings(self) -> list[ReportWarning]:
@@ -325,9 +361,9 @@ class PreparedRules:
             impacted=impacted,
             warnings=warnings,
             counts=ImpactCounts(
-                docs_scanned=len(docs),
-                docs_with_problems=sum(1 for doc in docs if doc.problems),
-                rules=sum(len(doc.rules) for doc in docs),
+                docs_scanned=self.totals.docs,
+                docs_with_problems=self.totals.docs_with_problems,
+                rules=self.totals.rules,
                 rules_skipped=len(self.rule_warnings),
                 changed_files=sum(len(change.files) for change in changes),
                 impacted_docs=len(impacted),
@@ -347,7 +383,33 @@ def prepare_rules(docs: Sequence[ParsedDoc], bound_sources: Collection[str]) -> 
         doc_warnings=tuple(_doc_warnings(docs)),
         rule_warnings=tuple(rule_warnings),
         index=AttentionIndex(resolved),
+        totals=RuleTotals.of(docs),
     )
+
+
+def prepare_selected_rules(
+    selection: RuleSelection, bound_sources: Collection[str]
+) -> PreparedRules:
+    """``prepare_rules`` over the part of a space's stored rules one set of changes needs: its
+    ``report`` of those changes is the report ``prepare_rules`` of every doc would give (a
+    property test checks it). ``docs`` and ``rules`` hold the candidates only."""
+    _check_unique([doc.path for doc in selection.candidates], "doc path")
+    resolved, _ = resolve_rules(selection.candidates, bound_sources)  # their warnings: unusable
+    _, rule_warnings = resolve_rules(selection.unusable, bound_sources)
+    return PreparedRules(
+        docs=tuple(selection.candidates),
+        bound_sources=frozenset(bound_sources),
+        rules=tuple(resolved),
+        doc_warnings=tuple(_doc_warnings(selection.with_problems)),
+        rule_warnings=tuple(rule_warnings),
+        index=AttentionIndex(resolved),
+        totals=selection.totals,
+    )
+
+
+def changed_paths(changes: Sequence[SourceChanges]) -> set[str]:
+    """Every path the changes are matched on (new paths, and the old path of each rename)."""
+    return {path for change in changes for f in change.files for path, _ in _match_paths(f)}
 
 
 def build_impact_report(

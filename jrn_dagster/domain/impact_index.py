@@ -57,6 +57,16 @@ def ancestor_prefixes(path: str) -> list[str]:
     return prefixes
 
 
+def match_keys(paths: Iterable[str]) -> set[str]:
+    """Every stored-rule key (``globs.rule_match_key``) a rule matching one of ``paths`` can
+    have: the path itself and each of its ancestor prefixes."""
+    keys: set[str] = set()
+    for path in paths:
+        keys.add(path)
+        keys.update(ancestor_prefixes(path))
+    return keys
+
+
 class AttentionIndex:
     def __init__(self, rules: Iterable[IndexedRule]) -> None:
         self._sources: dict[str, _SourceIndex] = defaultdict(_SourceIndex)

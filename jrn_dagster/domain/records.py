@@ -101,6 +101,14 @@ class Doc(Record):
     updated_at: datetime
 
 
+class DocVersion(Record):
+    """A doc's version and content hash, read without its content."""
+
+    path: str
+    version: int
+    content_sha256: str
+
+
 class WebhookEvent(Record):
     id: int
     delivery_id: str

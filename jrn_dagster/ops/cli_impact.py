@@ -154,7 +154,10 @@ def clone(
     return checkouts
 
 
-@op(description="Write the space's docs into the sandbox and record each doc's version.")
+@op(
+    description="Record the version of each doc of the space (the versions the run works on); "
+    "the agent step writes the docs it needs into the sandbox at those versions."
+)
 def sync_docs(
     context: OpExecutionContext,
     checkouts: Checkouts,
@@ -185,7 +188,7 @@ def impact(
     if not checkouts.has_work:
         return empty_report(config.strict)
     with failures_explained(context, "impact"):
-        sandbox = run_sandbox.for_step(context.run_id, checkouts, synced)
+        sandbox = run_sandbox.for_step(context.run_id, checkouts)
         report = analyse_impact(database.database, sandbox, checkouts, strict=config.strict)
     add_metadata(
         context,
@@ -200,8 +203,9 @@ def impact(
 
 
 @op(
-    description="Let the agent update the impacted docs in the sandbox; collect its proposals "
-    "(edits outside the docs directory are rejected)."
+    description="Write the impacted docs into the sandbox at their synced versions, let the "
+    "agent update them, and collect its proposals (edits outside the docs directory are "
+    "rejected)."
 )
 def agent(
     context: OpExecutionContext,
@@ -209,14 +213,17 @@ def agent(
     synced: SyncedDocs,
     report: ImpactReport,
     agent: AgentResource,
+    database: DatabaseResource,
     run_sandbox: RunSandboxResource,
 ) -> Proposals:
     chosen = agent.build()
     if not checkouts.has_work or not report.impacted:
         return Proposals(agent=chosen.name, docs=[])
     with failures_explained(context, "agent"):
-        sandbox = run_sandbox.for_step(context.run_id, checkouts, synced)
-        proposals, warnings = run_agent(chosen, sandbox, checkouts, synced, report)
+        sandbox = run_sandbox.for_step(context.run_id, checkouts)
+        proposals, warnings = run_agent(
+            database.database, chosen, sandbox, checkouts, synced=synced, report=report
+        )
     for warning in warnings:
         context.log.warning(redact(warning))  # agent output: never trusted to be clean
     add_metadata(

@@ -26,7 +26,7 @@ from jrn_dagster.adapters.local_sandbox import (
     LocalSandboxes,
 )
 from jrn_dagster.domain.errors import InvalidInputError
-from jrn_dagster.domain.steps import Checkouts, SyncedDocs
+from jrn_dagster.domain.steps import Checkouts
 from jrn_dagster.ports.git import Repositories
 from jrn_dagster.ports.sandbox import Sandbox, SandboxError, SandboxGoneError, SandboxProvider
 from jrn_dagster.resources.database import DatabaseResource
@@ -202,7 +202,7 @@ class RunSandboxResource(ConfigurableResource):
     """The sandbox of one ``cli_impact`` run, for its ops: ``clone`` opens it (keyed by the run
     id) and checks the sources out; later steps reach it again, and a step re-executed in a new
     run, whose first run released its sandbox, gets its own, rebuilt from the step's inputs: the
-    same checkouts at the same heads, the docs at the synced versions."""
+    same checkouts at the same heads (the agent step writes the docs it needs itself)."""
 
     sandboxes: SandboxResource
     repositories: RepositoryAccessResource
@@ -220,9 +220,7 @@ class RunSandboxResource(ConfigurableResource):
             self._git = self.repositories.build()
         return self._git
 
-    def for_step(
-        self, run_id: str, checkouts: Checkouts, synced: SyncedDocs | None = None
-    ) -> Sandbox:
+    def for_step(self, run_id: str, checkouts: Checkouts) -> Sandbox:
         if checkouts.sandbox_id is None:
             raise InvalidInputError("this run has no sandbox: its clone step checked nothing out")
         try:
@@ -232,5 +230,5 @@ class RunSandboxResource(ConfigurableResource):
                 "sandbox %s of the first attempt is gone: rebuilding it", checkouts.sandbox_id
             )
         sandbox = self.provider.open(run_id)
-        rebuild_sandbox(sandbox, self.database.database, self.git, checkouts, synced)
+        rebuild_sandbox(sandbox, self.database.database, self.git, checkouts)
         return sandbox

@@ -4,30 +4,45 @@ The sandbox is digested (every entry listed, every file hashed) before and after
 edits outside the docs directory are reported, never proposed; the docs directory's files are read
 as proposals within the limits below. No git command runs in a checkout after the agent, so a
 config, hook or index flag it planted there is never acted on (``services/tree_digest.py``).
+
+The docs directory holds the impacted docs only, written here at the versions ``sync_docs``
+recorded (docs/architecture.md#what-the-ops-hand-to-each-other): the agent works on what the
+impact report names, and a space of 50,000 docs is not copied into every run's sandbox.
 """
 
+from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.impact import ImpactReport
 from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, Proposals, SyncedDocs
 from jrn_dagster.ports.agent import Agent, AgentTask
 from jrn_dagster.ports.sandbox import Sandbox
-from jrn_dagster.services.sync_docs import read_proposals
+from jrn_dagster.services.sync_docs import read_proposals, write_docs
 from jrn_dagster.services.tree_digest import changed_paths, digest_tree
 
 MAX_REJECTED_PATHS_SHOWN = 20
 
 
 def run_agent(
+    database: Database,
     agent: Agent,
     sandbox: Sandbox,
     checkouts: Checkouts,
+    *,
     synced: SyncedDocs,
     report: ImpactReport,
 ) -> tuple[Proposals, list[str]]:
     """The agent's proposals (content included) and warnings for the reviewer."""
     if not report.impacted:
         return Proposals(agent=agent.name, docs=[]), []
+    sandbox.remove(DOCS_DIR)  # a re-executed step starts from the synced docs again
+    impacted = [doc.path for doc in report.impacted]
+    skipped = write_docs(database, sandbox, checkouts.plan.space_id, synced, impacted)
     before = digest_tree(sandbox)
     warnings = agent.update_docs(AgentTask(sandbox, DOCS_DIR, report, checkouts))
+    if skipped:
+        warnings.append(
+            f"{len(skipped)} impacted doc(s) not given to the agent: "
+            + ", ".join(skipped[:MAX_REJECTED_PATHS_SHOWN])
+        )
     after = digest_tree(sandbox)
     outside = changed_paths(before, after, ignore=(DOCS_DIR,))
     docs, refused = read_proposals(sandbox, synced, after)

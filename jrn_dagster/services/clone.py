@@ -15,7 +15,7 @@ from jrn_dagster.domain.coverage import (
     RangeDecision,
     decide_range,
 )
-from jrn_dagster.domain.errors import ConflictError, InvalidInputError
+from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.jrn import parse_event_jrn
 from jrn_dagster.domain.records import Integration, Push, Source, SourceCursor, Space
 from jrn_dagster.domain.steps import (
@@ -26,11 +26,9 @@ from jrn_dagster.domain.steps import (
     SourceCheckout,
     SourcePlan,
     SpacePlan,
-    SyncedDocs,
 )
 from jrn_dagster.ports.git import CheckoutRequest, Repositories
 from jrn_dagster.ports.sandbox import Sandbox, SandboxFileNotFoundError, SandboxProvider
-from jrn_dagster.services.sync_docs import write_docs
 
 
 def plan_run(
@@ -367,15 +365,11 @@ RESTORED_MARKER = ".jrn-restored"
 
 
 def rebuild_sandbox(
-    sandbox: Sandbox,
-    database: Database,
-    repositories: Repositories,
-    checkouts: Checkouts,
-    synced: SyncedDocs | None,
+    sandbox: Sandbox, database: Database, repositories: Repositories, checkouts: Checkouts
 ) -> None:
     """Rebuild a released sandbox from the step inputs (a step re-executed in a new run): the
-    same checkouts at the same heads, and the docs at the synced versions. Docs changed since
-    cannot be rebuilt as they were: the run must start again from its first step."""
+    same checkouts at the same heads. Docs are not restored: the agent step writes the docs it
+    works on at their synced versions (``services/agent.py``)."""
     try:
         sandbox.read_file(RESTORED_MARKER)
         return  # restored by an earlier step of this run
@@ -395,15 +389,4 @@ def rebuild_sandbox(
             fetch=[base],  # an old head compared with is not in the head's history
         )
         repositories.check_out(sandbox, request)
-    if synced is not None:
-        with database.unit_of_work() as uow:
-            docs = uow.docs.all(checkouts.plan.space_id)
-        current = {doc.path: doc.version for doc in docs}
-        expected = {doc.path: doc.version for doc in synced.docs}
-        if current != expected:
-            raise ConflictError(
-                f"the docs of space {checkouts.plan.space_slug!r} changed since this run synced "
-                "them: re-execute the run from its first step"
-            )
-        write_docs(sandbox, docs)
     sandbox.write_file(RESTORED_MARKER, "")

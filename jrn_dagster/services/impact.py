@@ -1,6 +1,6 @@
-"""The ``impact`` step: changed files per source from git, rules from the docs, one report."""
-
-import posixpath
+"""The ``impact`` step: changed files per source from git, the rules those files can fire
+from the database (parsed when each doc was written: docs/attention-rules.md#stored-rules),
+one report. No doc's YAML is read here, and no doc is read from the sandbox."""
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.changes import (
@@ -10,15 +10,16 @@ from jrn_dagster.domain.changes import (
     parse_name_status,
 )
 from jrn_dagster.domain.coordinates import RepoCoordinate
-from jrn_dagster.domain.frontmatter import parse_doc
 from jrn_dagster.domain.impact import (
     ImpactCounts,
     ImpactReport,
     KeywordLookup,
-    build_impact_report,
+    changed_paths,
+    prepare_selected_rules,
 )
+from jrn_dagster.domain.impact_index import match_keys
 from jrn_dagster.domain.records import Source
-from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, SourceCheckout
+from jrn_dagster.domain.steps import Checkouts, SourceCheckout
 from jrn_dagster.ports.git import git_argv
 from jrn_dagster.ports.sandbox import CommandResult, Sandbox
 
@@ -124,33 +125,28 @@ def analyse_impact(
     database: Database, sandbox: Sandbox, checkouts: Checkouts, *, strict: bool
 ) -> ImpactReport:
     """The impact report of the run's ranges, kept with each of them."""
+    space_id = checkouts.plan.space_id
     with database.unit_of_work() as uow:
-        bound = uow.sources.bound_to(checkouts.plan.space_id)
-    report = _report(sandbox, checkouts, bound, strict=strict)
-    _persist_report(database, checkouts, report)
-    return report
-
-
-def _report(
-    sandbox: Sandbox, checkouts: Checkouts, bound: list[Source], *, strict: bool
-) -> ImpactReport:
-    texts = {
-        path: sandbox.read_file(posixpath.join(DOCS_DIR, path)).decode("utf-8")
-        for path in sandbox.list_files(DOCS_DIR)
-    }
-    docs = [parse_doc(path, text) for path, text in sorted(texts.items())]
+        bound = uow.sources.bound_to(space_id)
+        # Docs written before rules were stored (or by hand in SQL): derived once, here.
+        if uow.docs.derive_stale_rules(space_id):
+            uow.commit()
     active = [c for c in checkouts.true_sources if c.needs_work]
     changes = {c.plan.source_id: changes_of(sandbox, c) for c in active}
     views = virtual_views(checkouts, bound, changes)
     by_name = {c.plan.source_name: c for c in active}
     by_name.update({view.source.name: checkout for view, checkout in views})
-    return build_impact_report(
-        docs,
-        [*changes.values(), *(view for view, _ in views)],
-        bound_sources=checkouts.plan.bound_source_names,
-        strict=strict,
-        keyword_lookup=_keyword_lookup(sandbox, by_name),
+    all_changes = [*changes.values(), *(view for view, _ in views)]
+    bound_names = checkouts.plan.bound_source_names
+    with database.unit_of_work() as uow:
+        selection = uow.docs.rule_selection(
+            space_id, match_keys(changed_paths(all_changes)), bound_names
+        )
+    report = prepare_selected_rules(selection, bound_names).report(
+        all_changes, strict=strict, keyword_lookup=_keyword_lookup(sandbox, by_name)
     )
+    _persist_report(database, checkouts, report)
+    return report
 
 
 def empty_report(strict: bool) -> ImpactReport:

@@ -1,11 +1,9 @@
 """The space's docs in and out of the sandbox."""
 
-import hashlib
 import posixpath
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.errors import InvalidInputError
-from jrn_dagster.domain.records import Doc
 from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, ProposedDoc, SyncedDoc, SyncedDocs
 from jrn_dagster.domain.validation import normalize_relative_path
 from jrn_dagster.ports.sandbox import Sandbox
@@ -21,27 +19,44 @@ class ProposalLimitError(InvalidInputError):
     """The agent's proposals pass a limit; the message names it."""
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def sync_space_docs(database: Database, sandbox: Sandbox, checkouts: Checkouts) -> SyncedDocs:
-    """The ``sync_docs`` step: the space's docs into the sandbox, with their versions."""
+    """The ``sync_docs`` step: the version and content hash of every doc of the space, read in
+    one transaction without their content. Nothing is written into the sandbox yet (its docs
+    directory is emptied): the agent step writes the docs it works on, at these versions
+    (``write_docs``; docs/architecture.md#what-the-ops-hand-to-each-other)."""
     with database.unit_of_work() as uow:
-        docs = uow.docs.all(checkouts.plan.space_id)
-    return write_docs(sandbox, docs)
-
-
-def write_docs(sandbox: Sandbox, docs: list[Doc]) -> SyncedDocs:
-    """Write every doc under ``DOCS_DIR`` (replacing what was there) and record its version."""
+        versions = uow.docs.versions(checkouts.plan.space_id)
     sandbox.remove(DOCS_DIR)
-    for doc in docs:
-        sandbox.write_file(posixpath.join(DOCS_DIR, doc.path), doc.content)
     return SyncedDocs(
         docs=[
-            SyncedDoc(path=d.path, version=d.version, sha256=sha256_text(d.content)) for d in docs
+            SyncedDoc(path=doc.path, version=doc.version, sha256=doc.content_sha256)
+            for doc in versions
         ]
     )
+
+
+def write_docs(
+    database: Database, sandbox: Sandbox, space_id: int, synced: SyncedDocs, paths: list[str]
+) -> list[str]:
+    """Write the docs of ``paths`` under ``DOCS_DIR`` at their synced versions; the paths left
+    out, each with why: a doc changed (or deleted) since ``sync_docs`` read its version cannot
+    be written as it was then, and a proposal based on it would only conflict."""
+    with database.unit_of_work() as uow:
+        current = {doc.path: doc for doc in uow.docs.with_paths(space_id, paths)}
+    versions = {doc.path: doc.version for doc in synced.docs}
+    skipped = []
+    for path in sorted(set(paths)):
+        synced_version = versions.get(path)
+        doc = current.get(path)
+        if synced_version is None:
+            skipped.append(f"{path} (not in this run's docs)")
+        elif doc is None:
+            skipped.append(f"{path} (deleted since version {synced_version})")
+        elif doc.version != synced_version:
+            skipped.append(f"{path} (changed since version {synced_version}: now {doc.version})")
+        else:
+            sandbox.write_file(posixpath.join(DOCS_DIR, path), doc.content)
+    return skipped
 
 
 def _candidates(

@@ -95,16 +95,14 @@ class ChangesetRepository:
         conflicts = self._conflicts(row)
         if conflicts:
             return ApplyResult(Changeset.model_validate(row), False, conflicts)
+        docs = DocRepository(self._session)
         for doc in row.docs:
             if doc.base_version is None:
-                self._session.add(
-                    DocRow(
-                        space_id=row.space_id,
-                        path=doc.path,
-                        content=doc.proposed_content,
-                        version=1,
-                    )
+                created = DocRow(
+                    space_id=row.space_id, path=doc.path, content=doc.proposed_content, version=1
                 )
+                self._session.add(created)
+                docs.derive_rules(created)  # rules are parsed when a doc is written
                 continue
             result = self._session.execute(
                 update(DocRow)
@@ -122,6 +120,12 @@ class ChangesetRepository:
                 raise ConflictError(
                     f"doc {doc.path!r} changed while changeset {changeset_id} was applied"
                 )
+            written = self._session.scalars(
+                select(DocRow)
+                .where(DocRow.space_id == row.space_id, DocRow.path == doc.path)
+                .execution_options(populate_existing=True)
+            ).one()
+            docs.derive_rules(written)
         row.status = ChangesetStatus.APPLIED.value
         row.decided_at = utcnow()
         self._session.flush()
