@@ -36,13 +36,18 @@ def run_agent(
     sandbox.remove(DOCS_DIR)  # a re-executed step starts from the synced docs again
     impacted = [doc.path for doc in report.impacted]
     skipped = write_docs(database, sandbox, checkouts.plan.space_id, synced, impacted)
-    before = digest_tree(sandbox)
-    warnings = agent.update_docs(AgentTask(sandbox, DOCS_DIR, report, checkouts))
-    if skipped:
-        warnings.append(
+    left_out = (
+        [
             f"{len(skipped)} impacted doc(s) not given to the agent: "
             + ", ".join(skipped[:MAX_REJECTED_PATHS_SHOWN])
-        )
+        ]
+        if skipped
+        else []
+    )
+    if len(skipped) == len(impacted):
+        return Proposals(agent=agent.name, docs=[]), left_out
+    before = digest_tree(sandbox)
+    warnings = agent.update_docs(AgentTask(sandbox, DOCS_DIR, report, checkouts)) + left_out
     after = digest_tree(sandbox)
     outside = changed_paths(before, after, ignore=(DOCS_DIR,))
     docs, refused = read_proposals(sandbox, synced, after)

@@ -276,9 +276,15 @@ def rules_from_file(path: str, text: str) -> ParsedDoc:
 
 
 def load_space(database: Database, request: ReplayRequest) -> SpaceRules:
+    """The space's rules as stored when each doc was written (no YAML is parsed, as in the
+    impact step: docs/attention-rules.md#stored-rules), or the rules of ``--rules-file``."""
+    with database.unit_of_work() as uow:
+        # Docs written before rules were stored get theirs derived (and kept) once.
+        if uow.docs.derive_stale_rules(uow.spaces.get_by_slug(request.space).id):
+            uow.commit()
     with database.unit_of_work() as uow:
         space = uow.spaces.get_by_slug(request.space)
-        stored = uow.docs.all(space.id)
+        stored = uow.docs.parsed(space.id)
         bound = uow.sources.bound_to(space.id)
         integrations = {
             source.integration_id: uow.integrations.get(source.integration_id)
@@ -286,7 +292,7 @@ def load_space(database: Database, request: ReplayRequest) -> SpaceRules:
             if source.integration_id is not None
         }
     if request.doc is None:
-        docs = [parse_doc(doc.path, doc.content) for doc in stored]
+        docs = stored
     else:
         path = normalize_relative_path(request.doc)
         if request.rules_text is not None:
@@ -298,7 +304,7 @@ def load_space(database: Database, request: ReplayRequest) -> SpaceRules:
                     f"doc {path!r} does not exist in space {space.slug!r}: give its rules "
                     "with --rules-file"
                 )
-            docs = [parse_doc(found.path, found.content)]
+            docs = [found]
     return SpaceRules(
         slug=space.slug,
         docs=docs,
