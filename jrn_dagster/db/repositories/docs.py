@@ -65,19 +65,7 @@ class DocRepository:
         self._session.execute(delete(DocRuleRow).where(DocRuleRow.doc_id == row.id))
         if parsed.rules:
             self._session.execute(
-                insert(DocRuleRow),
-                [
-                    {
-                        "doc_id": row.id,
-                        "space_id": row.space_id,
-                        "rule_index": rule.index,
-                        "path": rule.path,
-                        "source": rule.source,
-                        "keywords": list(rule.keywords),
-                        "match_key": rule_match_key(rule.path),
-                    }
-                    for rule in parsed.rules
-                ],
+                insert(DocRuleRow), doc_rule_values(row.id, row.space_id, parsed.rules)
             )
         return parsed
 
@@ -259,6 +247,24 @@ class DocRepository:
             select(func.count(DocRuleRow.id)).where(DocRuleRow.space_id == space_id)
         )
         return RuleTotals(docs=docs, docs_with_problems=with_problems, rules=rules or 0)
+
+
+def doc_rule_values(
+    doc_id: int, space_id: int, rules: Iterable[AttentionRule]
+) -> list[dict[str, object]]:
+    """The ``doc_rules`` rows of a doc's valid rules."""
+    return [
+        {
+            "doc_id": doc_id,
+            "space_id": space_id,
+            "rule_index": rule.index,
+            "path": rule.path,
+            "source": rule.source,
+            "keywords": list(rule.keywords),
+            "match_key": rule_match_key(rule.path),
+        }
+        for rule in rules
+    ]
 
 
 def _unusable(bound: list[str]) -> ColumnElement[bool]:
