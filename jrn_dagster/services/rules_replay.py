@@ -279,10 +279,6 @@ def load_space(database: Database, request: ReplayRequest) -> SpaceRules:
     """The space's rules as stored when each doc was written (no YAML is parsed, as in the
     impact step: docs/attention-rules.md#stored-rules), or the rules of ``--rules-file``."""
     with database.unit_of_work() as uow:
-        # Docs written before rules were stored get theirs derived (and kept) once.
-        if uow.docs.derive_stale_rules(uow.spaces.get_by_slug(request.space).id):
-            uow.commit()
-    with database.unit_of_work() as uow:
         space = uow.spaces.get_by_slug(request.space)
         stored = uow.docs.parsed(space.id)
         bound = uow.sources.bound_to(space.id)

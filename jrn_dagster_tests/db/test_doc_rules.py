@@ -8,7 +8,7 @@ from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain import frontmatter
 from jrn_dagster.domain.attention import ProblemCode
 from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges, SourceRef
-from jrn_dagster.domain.frontmatter import parse_doc
+from jrn_dagster.domain.frontmatter import ParsedDoc, parse_doc
 from jrn_dagster.domain.impact import (
     build_impact_report,
     changed_paths,
@@ -72,6 +72,10 @@ def _rule_rows(database: Database, space_id: int) -> dict[str, tuple[int | None,
         if rule is not None:
             rules.append(rule)
     return found
+
+
+def _rules_of(docs: list[ParsedDoc]) -> list[tuple[object, ...]]:
+    return [(doc.path, doc.jrn, doc.rules, doc.problems) for doc in docs]
 
 
 def test_rules_are_stored_with_the_version_they_were_parsed_from(database: Database) -> None:
@@ -164,11 +168,15 @@ def test_docs_stored_before_their_rules_are_derived_once(database: Database) -> 
         uow.session.execute(update(DocRow).values(rules_version=None, problem_count=0))
         uow.commit()
     with database.unit_of_work() as uow:
+        # parsed in memory, nothing written
+        assert _rules_of(uow.docs.parsed(space_id)) == _rules_of(before)
+    with database.unit_of_work() as uow:
         assert uow.docs.derive_stale_rules(space_id) == len(DOCS)
         uow.commit()
     with database.unit_of_work() as uow:
         assert uow.docs.derive_stale_rules(space_id) == 0
         assert uow.docs.parsed(space_id) == before
+    assert _rule_rows(database, space_id)["api.md"] == (1, ["src/api/**/*.py", "src/api/routes.py"])
 
 
 def test_reading_stored_rules_parses_no_yaml(database: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -139,17 +139,32 @@ class DocRepository:
         ]
 
     def parsed(self, space_id: int) -> list[ParsedDoc]:
-        """Every doc as its stored rules say, by path (``derive_stale_rules`` first)."""
+        """Every doc as its stored rules say, by path, without writing: a doc whose rules are
+        not derived yet (``derive_stale_rules`` does that) is parsed here, in memory."""
         rules = self._rules_by_doc(DocRuleRow.space_id == space_id)
         rows = self._session.execute(
-            select(DocRow.id, DocRow.path, DocRow.jrn, DocRow.rule_problems)
+            select(
+                DocRow.id,
+                DocRow.path,
+                DocRow.jrn,
+                DocRow.rule_problems,
+                DocRow.rules_version.is_not(None) & (DocRow.rules_version == DocRow.version),
+            )
             .where(DocRow.space_id == space_id)
             .order_by(DocRow.path)
         )
         return [
             _parsed(path, jrn, rules.get(doc_id, []), problems or [])
-            for doc_id, path, jrn, problems in rows
+            if derived
+            else self._parse_now(doc_id)
+            for doc_id, path, jrn, problems, derived in rows
         ]
+
+    def _parse_now(self, doc_id: int) -> ParsedDoc:
+        path, content = self._session.execute(
+            select(DocRow.path, DocRow.content).where(DocRow.id == doc_id)
+        ).one()
+        return parse_doc(path, content)
 
     def rule_selection(
         self, space_id: int, keys: Collection[str], bound_sources: Collection[str]
