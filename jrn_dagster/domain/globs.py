@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import Protocol
 
 from wcmatch import glob
 
@@ -43,6 +44,8 @@ _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Unescaped, any of these ends a pattern's literal tail (``]`` and ``}`` close a set or braces).
 _TAIL_STOPS = frozenset("*?[]{},")
+# What a pattern answered by string tests (StarSegmentMatcher) never contains.
+_NOT_STAR_SEGMENT = frozenset("\\?[]{},")
 # Compiled matchers kept per process (~8,400 distinct patterns in B2, a few KiB each).
 MATCHER_CACHE_SIZE = 16384
 
@@ -206,10 +209,81 @@ class PathPattern:
         return None
 
     @property
-    def matcher(self) -> glob.WcMatcher[str]:
+    def matcher(self) -> "Matcher":
         # Compiling costs ~0.5 ms per pattern (wcmatch parse + re.compile), so it happens only
-        # when asked (most rules of a large space are never tested), and once per process.
-        return compile_globs(self.globs)
+        # when asked (most rules of a large space are never tested), and once per process; the
+        # commonest shapes need no compile at all (``matcher_for``).
+        return matcher_for(self.globs)
+
+
+class Matcher(Protocol):
+    def match(self, path: str, /) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StarSegmentMatcher:
+    """A wcmatch pattern of one of the shapes ``dir/seg``, ``dir/**`` or ``dir/**/seg``, where
+    ``dir/`` is literal and ``seg`` a segment of literal text and ``*`` (no ``?``, sets, braces
+    or escapes), answered with string tests. It means what wcmatch makes of the pattern with
+    ``GLOB_FLAGS`` (a test compares both on random patterns and paths): ``*`` is any run of
+    characters but ``/``, dotfiles included; ``**`` is zero or more directories, and ``dir/**``
+    is everything below ``dir/``."""
+
+    directory: str  # literal, "" or ending in "/"
+    any_depth: bool  # a ``**/`` (or a final ``**``) follows the directory
+    parts: tuple[str, ...] | None  # seg split on "*"; None: a final ``**`` (anything)
+
+    def match(self, path: str) -> bool:
+        if not path.startswith(self.directory):
+            return False
+        rest = path[len(self.directory) :]
+        if self.parts is None:
+            return rest != ""
+        if self.any_depth:
+            rest = rest[rest.rfind("/") + 1 :]
+        elif "/" in rest:
+            return False
+        return _star_match(self.parts, rest)
+
+
+def _star_match(parts: tuple[str, ...], text: str) -> bool:
+    first, last = parts[0], parts[-1]
+    if len(parts) == 1:
+        return text == first
+    if len(text) < len(first) + len(last) or not (text.startswith(first) and text.endswith(last)):
+        return False
+    position, end = len(first), len(text) - len(last)
+    for middle in parts[1:-1]:  # leftmost is enough: only "*" lies between the parts
+        found = text.find(middle, position, end)
+        if found < 0:
+            return False
+        position = found + len(middle)
+    return True
+
+
+def star_segment_matcher(pattern: str) -> StarSegmentMatcher | None:
+    """The string-test matcher of ``pattern`` when it has one of its shapes, else None."""
+    if any(ch in _NOT_STAR_SEGMENT for ch in pattern):
+        return None
+    directory = literal_prefix_dir(pattern)
+    rest = pattern[len(directory) :]
+    if rest == "**":
+        return StarSegmentMatcher(directory, True, None)
+    any_depth = rest.startswith("**/")
+    segment = rest[3:] if any_depth else rest
+    if not segment or "/" in segment or "**" in segment:
+        return None
+    return StarSegmentMatcher(directory, any_depth, tuple(segment.split("*")))
+
+
+@lru_cache(maxsize=MATCHER_CACHE_SIZE)
+def matcher_for(patterns: tuple[str, ...]) -> Matcher:
+    """A single pattern of a simple shape gets string tests; anything else wcmatch."""
+    if len(patterns) == 1:
+        simple = star_segment_matcher(patterns[0])
+        if simple is not None:
+            return simple
+    return compile_globs(patterns)
 
 
 @lru_cache(maxsize=MATCHER_CACHE_SIZE)

@@ -5,17 +5,25 @@ import random
 
 from hypothesis import given, settings
 
+from jrn_dagster.domain.attention import AttentionRule
 from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges, SourceRef
 from jrn_dagster.domain.frontmatter import ParsedDoc, parse_doc
 from jrn_dagster.domain.globs import (
     compile_globs,
     literal_suffix,
+    matcher_for,
     normalize_glob,
     path_pattern,
     rule_match_key,
+    star_segment_matcher,
 )
 from jrn_dagster.domain.impact import build_impact_report, prepare_selected_rules
-from jrn_dagster.domain.impact_index import AttentionIndex, ancestor_prefixes, extension
+from jrn_dagster.domain.impact_index import (
+    AttentionIndex,
+    IndexedRule,
+    ancestor_prefixes,
+    extension,
+)
 from jrn_dagster_tests.domain.naive_impact import naive_matches, report_matches
 from jrn_dagster_tests.support.impact_spaces import SEGMENTS, diff_text, spaces
 from jrn_dagster_tests.support.stored_rules import selection_in_memory
@@ -75,21 +83,21 @@ def test_literal_suffix_and_extension() -> None:
 
 
 def test_matchers_are_compiled_once_per_process() -> None:
-    from jrn_dagster.domain.attention import AttentionRule
-    from jrn_dagster.domain.impact_index import IndexedRule
-
-    pattern = f"cache-{random.random():.12f}/**/*.py"  # a pattern no other test compiled
-    rule = IndexedRule(0, AttentionRule(index=0, path=pattern), "api")
-    before = compile_globs.cache_info()
+    root = f"cache-{random.random():.12f}"  # a directory no other test's patterns name
+    rules = [
+        IndexedRule(0, AttentionRule(index=0, path=f"{root}/**/c?.py"), "api"),  # wcmatch
+        IndexedRule(0, AttentionRule(index=1, path=f"{root}/*.md"), "api"),  # string tests
+    ]
+    before, matchers_before = compile_globs.cache_info(), matcher_for.cache_info()
     for _ in range(3):  # three runs of one process, each with its own index
-        index = AttentionIndex([rule])
-        assert index.match("api", pattern.split("/", maxsplit=1)[0] + "/a/b.py")
-        assert not index.match(
-            "api", pattern.split("/", maxsplit=1)[0] + "/a/b.ts"
-        )  # never compiled for
-    after = compile_globs.cache_info()
-    assert after.misses - before.misses == 1
-    assert after.hits - before.hits == 2
+        index = AttentionIndex(rules)
+        assert [r.rule.index for r in index.match("api", f"{root}/a/c1.py")] == [0]
+        assert [r.rule.index for r in index.match("api", f"{root}/x.md")] == [1]
+        assert not index.match("api", f"{root}/a/c1.ts")  # its suffix rules the glob out
+    after, matchers_after = compile_globs.cache_info(), matcher_for.cache_info()
+    assert after.misses - before.misses == 1  # one wcmatch compile, kept
+    assert matchers_after.misses - matchers_before.misses == 2
+    assert matchers_after.hits - matchers_before.hits == 4  # the next two runs: reused
 
 
 def test_the_cached_index_matches_the_naive_loop_run_after_run() -> None:
@@ -115,3 +123,24 @@ def test_the_cached_index_matches_the_naive_loop_run_after_run() -> None:
             docs, changes, bound_sources=["api"], max_evidence_per_doc=None
         )
         assert report_matches(report.impacted) == naive_matches(docs, changes, ["api"]), run
+
+
+def test_string_tested_globs_mean_what_wcmatch_means() -> None:
+    rng = random.Random(17)
+    names = ["a", "b", ".x", "a.py", "h1.ts", "h12.test.ts", "a+b", "(g)", "!n", "-", "~"]
+    segments = [*names, "*", "**", "*.py", "h1*.ts", "*a*", "a*a", "*.*", "**"]
+    tested = 0
+    for _ in range(4000):
+        pattern = "/".join(rng.choice(segments) for _ in range(rng.randint(1, 4)))
+        simple = star_segment_matcher(pattern)
+        if simple is None:
+            continue
+        tested += 1
+        compiled = compile_globs((pattern,))
+        for _ in range(8):
+            path = "/".join(rng.choice(names) for _ in range(rng.randint(1, 4)))
+            assert simple.match(path) == bool(compiled.match(path)), (pattern, path)
+    assert tested > 1000
+    assert star_segment_matcher("a/[id].tsx") is None
+    assert star_segment_matcher("a/c?.tsx") is None
+    assert star_segment_matcher("a/*/b.py") is None
