@@ -298,6 +298,11 @@ def literal_suffix(pattern: str) -> str:
     """The text every match of ``pattern`` ends with: the unescaped literal tail of its last
     segment (``.test.ts`` for ``src/**/*.test.ts``, ``""`` for ``src/**`` or ``*.{yml,yaml}``).
     The impact index tests a changed file against a glob only if the file ends with it."""
+    if "\\" not in pattern:  # the common case: no escapes, a plain scan from the end
+        start = len(pattern)
+        while start > 0 and pattern[start - 1] != "/" and pattern[start - 1] not in _TAIL_STOPS:
+            start -= 1
+        return pattern[start:]
     tail: list[str] = []
     for token in reversed(_tokens(pattern)):
         if token.char == "/" or (not token.escaped and token.char in _TAIL_STOPS):

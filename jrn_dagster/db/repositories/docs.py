@@ -222,14 +222,19 @@ class DocRepository:
             .order_by(DocRuleRow.doc_id, DocRuleRow.rule_index)
         )
         rules: dict[int, list[AttentionRule]] = defaultdict(list)
+        # Docs of a space repeat their rules (a service's docs all watch its models/**): one
+        # frozen AttentionRule per distinct rule, which is most of the cost of loading them.
+        distinct: dict[tuple[int, str, str | None, tuple[str, ...]], AttentionRule] = {}
         for doc_id, index, path, source, keywords in rows:
-            # Validated when the doc was written (derive_rules): constructing skips the glob
-            # validation, the largest part of a space's rule-loading time.
-            rules[doc_id].append(
-                AttentionRule.model_construct(
-                    index=index, op="file", path=path, source=source, keywords=tuple(keywords)
+            key = (index, path, source, tuple(keywords))
+            rule = distinct.get(key)
+            if rule is None:
+                # Validated when the doc was written (derive_rules): constructing skips the
+                # glob validation.
+                rule = distinct[key] = AttentionRule.model_construct(
+                    index=index, op="file", path=path, source=source, keywords=key[3]
                 )
-            )
+            rules[doc_id].append(rule)
         return rules
 
     def _docs_with(self, space_id: int, rules: dict[int, list[AttentionRule]]) -> list[ParsedDoc]:
