@@ -1,4 +1,5 @@
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 
@@ -226,7 +227,7 @@ class DocRepository:
         # frozen AttentionRule per distinct rule, which is most of the cost of loading them.
         distinct: dict[tuple[int, str, str | None, tuple[str, ...]], AttentionRule] = {}
         for doc_id, index, path, source, keywords in rows:
-            key = (index, path, source, tuple(keywords))
+            key = (index, path, source, () if keywords == "[]" else tuple(json.loads(keywords)))
             rule = distinct.get(key)
             if rule is None:
                 # Validated when the doc was written (derive_rules): constructing skips the
@@ -280,7 +281,7 @@ def doc_rule_values(
             "rule_index": rule.index,
             "path": rule.path,
             "source": rule.source,
-            "keywords": list(rule.keywords),
+            "keywords": json.dumps(list(rule.keywords)),
             "match_key": rule_match_key(rule.path),
         }
         for rule in rules

@@ -78,7 +78,7 @@ def upgrade() -> None:
         sa.Column("rule_index", sa.Integer(), nullable=False),
         sa.Column("path", sa.String(length=1024), nullable=False),
         sa.Column("source", sa.Text(), nullable=True),
-        sa.Column("keywords", JSON_DOCUMENT, nullable=False),
+        sa.Column("keywords", sa.Text(), nullable=False),
         sa.Column("match_key", sa.String(length=1024), nullable=False),
         sa.ForeignKeyConstraint(
             ["doc_id"], ["docs.id"], name=op.f("fk_doc_rules_doc_id_docs"), ondelete="CASCADE"
