@@ -45,7 +45,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Unescaped, any of these ends a pattern's literal tail (``]`` and ``}`` close a set or braces).
 _TAIL_STOPS = frozenset("*?[]{},")
 # What a pattern answered by string tests (StarSegmentMatcher) never contains.
-_NOT_STAR_SEGMENT = frozenset("\\?[]{},")
+_NOT_STAR_SEGMENT = frozenset("\\[]{},")
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 # Compiled matchers kept per process (~8,400 distinct patterns in B2, a few KiB each).
 MATCHER_CACHE_SIZE = 16384
 
@@ -223,11 +224,12 @@ class Matcher(Protocol):
 @dataclass(frozen=True, slots=True)
 class StarSegmentMatcher:
     """A wcmatch pattern of one of the shapes ``dir/seg``, ``dir/**`` or ``dir/**/seg``, where
-    ``dir/`` is literal and ``seg`` a segment of literal text and ``*`` (no ``?``, sets, braces
+    ``dir/`` is literal and ``seg`` a segment of literal text, ``*`` and ``?`` (no sets, braces
     or escapes), answered with string tests. It means what wcmatch makes of the pattern with
     ``GLOB_FLAGS`` (a test compares both on random patterns and paths): ``*`` is any run of
-    characters but ``/``, dotfiles included; ``**`` is zero or more directories, and ``dir/**``
-    is everything below ``dir/``."""
+    characters but ``/``, dotfiles included, ``?`` one such character; ``**`` is zero or more
+    directories, and ``dir/**`` is everything below ``dir/``; no wildcard matches a ``.`` or
+    ``..`` segment."""
 
     directory: str  # literal, "" or ending in "/"
     any_depth: bool  # a ``**/`` (or a final ``**``) follows the directory
@@ -237,6 +239,8 @@ class StarSegmentMatcher:
         if not path.startswith(self.directory):
             return False
         rest = path[len(self.directory) :]
+        if "." in rest and _DOT_SEGMENT.search(rest):
+            return False
         if self.parts is None:
             return rest != ""
         if self.any_depth:
@@ -246,15 +250,31 @@ class StarSegmentMatcher:
         return _star_match(self.parts, rest)
 
 
+def _fits(part: str, text: str, at: int) -> bool:
+    """``part`` (literal text and ``?``) matches ``text`` at ``at``."""
+    if "?" not in part:
+        return text.startswith(part, at)
+    if at < 0 or at + len(part) > len(text):
+        return False
+    return all(p in ("?", c) for p, c in zip(part, text[at : at + len(part)], strict=True))
+
+
 def _star_match(parts: tuple[str, ...], text: str) -> bool:
     first, last = parts[0], parts[-1]
     if len(parts) == 1:
-        return text == first
-    if len(text) < len(first) + len(last) or not (text.startswith(first) and text.endswith(last)):
+        return len(text) == len(first) and _fits(first, text, 0)
+    if len(text) < len(first) + len(last):
+        return False
+    if not (_fits(first, text, 0) and _fits(last, text, len(text) - len(last))):
         return False
     position, end = len(first), len(text) - len(last)
-    for middle in parts[1:-1]:  # leftmost is enough: only "*" lies between the parts
-        found = text.find(middle, position, end)
+    for middle in parts[1:-1]:  # leftmost is enough: only "*" lies between fixed-size parts
+        if "?" in middle:
+            found = next(
+                (i for i in range(position, end - len(middle) + 1) if _fits(middle, text, i)), -1
+            )
+        else:
+            found = text.find(middle, position, end)
         if found < 0:
             return False
         position = found + len(middle)
@@ -262,11 +282,15 @@ def _star_match(parts: tuple[str, ...], text: str) -> bool:
 
 
 def star_segment_matcher(pattern: str) -> StarSegmentMatcher | None:
-    """The string-test matcher of ``pattern`` when it has one of its shapes, else None."""
-    if any(ch in _NOT_STAR_SEGMENT for ch in pattern):
+    """The string-test matcher of ``pattern`` when it has one of its shapes, else None. The
+    literal directory may hold escapes (``a/\\[id\\]/``, a bracket-literal reading); what
+    follows it may not."""
+    literal_run = _LITERAL_RUN.match(pattern)
+    raw = literal_run.group(0) if literal_run else ""
+    rest = pattern[raw.rfind("/") + 1 :]
+    if any(ch in _NOT_STAR_SEGMENT for ch in rest):
         return None
     directory = literal_prefix_dir(pattern)
-    rest = pattern[len(directory) :]
     if rest == "**":
         return StarSegmentMatcher(directory, True, None)
     any_depth = rest.startswith("**/")
