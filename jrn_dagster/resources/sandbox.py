@@ -15,11 +15,11 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from jrn_dagster.adapters.e2b_sandbox import E2BSandboxes
 from jrn_dagster.adapters.local_sandbox import (
     ALLOW_UNISOLATED_AGENT_ENV,
     KILL_GRACE_SECONDS,
@@ -32,6 +32,9 @@ from jrn_dagster.ports.sandbox import Sandbox, SandboxError, SandboxGoneError, S
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster.services.clone import rebuild_sandbox
+
+if TYPE_CHECKING:
+    from jrn_dagster.adapters.e2b_sandbox import E2BSandboxes
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +152,11 @@ class E2BSandboxResource(SandboxResource):
     )
     domain: str | None = Field(default=None, description="E2B domain (self-hosted E2B only).")
 
-    def _build(self) -> E2BSandboxes:
+    def _build(self) -> "E2BSandboxes":
+        # The e2b SDK (with protobuf, httpx, ...) costs about a second to import: only a code
+        # location that opens an E2B sandbox pays it (docs/operations.md#start-up-time).
+        from jrn_dagster.adapters.e2b_sandbox import E2BSandboxes
+
         return E2BSandboxes(
             api_key=self.api_key,
             template=self.template,
