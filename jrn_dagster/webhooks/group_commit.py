@@ -67,9 +67,14 @@ class GroupCommitter:
         try:
             await asyncio.wait_for(waiting.taken.wait(), queue_timeout)
         except TimeoutError:
+            # Taken just now: its group is committing, its outcome is awaited below.
             if not waiting.taken.is_set():
                 self._waiting.remove(waiting)
                 raise
+        except asyncio.CancelledError:
+            if not waiting.taken.is_set():  # a request that went away is not stored later
+                self._waiting.remove(waiting)
+            raise
         # Shielded: a cancelled request must not cancel the outcome its group will set.
         return await asyncio.shield(waiting.outcome)
 

@@ -176,3 +176,26 @@ def test_a_delivery_no_group_takes_in_time_is_refused_and_not_stored() -> None:
     assert first == "first"
     assert isinstance(late, TimeoutError)
     assert stored == ["first"]
+
+
+def test_a_request_that_goes_away_before_its_group_is_not_stored_later() -> None:
+    stored: list[str] = []
+
+    def slow_store(deliveries: Sequence[Delivery]) -> list[object]:
+        time.sleep(0.3)
+        stored.extend(delivery.delivery_id for delivery in deliveries)
+        return [delivery.delivery_id for delivery in deliveries]
+
+    async def scenario() -> None:
+        committer = GroupCommitter(slow_store, groups_in_flight=1)
+        first = asyncio.ensure_future(committer.store(_push("first"), size=1, queue_timeout=5))
+        await asyncio.sleep(0)
+        gone = asyncio.ensure_future(committer.store(_push("gone"), size=1, queue_timeout=5))
+        await asyncio.sleep(0.05)
+        gone.cancel()
+        assert await first == "first"
+        await asyncio.sleep(0.4)  # a group that took "gone" would have stored it by now
+
+    asyncio.run(scenario())
+
+    assert stored == ["first"]
