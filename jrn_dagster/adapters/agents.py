@@ -7,7 +7,6 @@ import json
 import posixpath
 from collections import defaultdict
 
-from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.coverage import RangeDecision
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.notice import apply_notice
@@ -44,7 +43,7 @@ class NoticeAgent(Agent):
                 if checkout is None:  # evidence from a virtual view of a true checkout
                     continue
                 base, head = checkout.range.base_sha, checkout.range.head_sha
-                coordinate = RepoCoordinate.parse(checkout.plan.repo)
+                coordinate = checkout.plan.coordinate
                 try:
                     updated = apply_notice(
                         updated,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from jrn_dagster.domain.base import Frozen
+from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.coverage import CoveredRange, RangeDecision
 from jrn_dagster.domain.refs import is_sha
 
@@ -77,7 +78,7 @@ class SourcePlan(BaseModel):
     source_id: int
     source_name: str
     integration_id: int | None
-    repo: str
+    coordinate: RepoCoordinate  # parsed once, when the run is planned
     branch: str
     head_sha: str | None  # None: the branch head at clone time (catch-up)
     # Where the range starts when the coverage does not say: for a space with no coverage yet,
@@ -91,6 +92,10 @@ class SourcePlan(BaseModel):
     @property
     def is_true(self) -> bool:
         return self.integration_id is not None
+
+    @property
+    def repo(self) -> str:
+        return str(self.coordinate)
 
     @property
     def rewind(self) -> bool:

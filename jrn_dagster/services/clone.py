@@ -74,11 +74,22 @@ def _plan(
         )
     source_cursor = uow.coverage.source_cursor(source.id, branch)
     covered = uow.coverage.binding_cursor(space.id, source.id, branch)
+    if skip is None and not source.repo:
+        skip = f"source {source.name!r} has no repository any more"
+    if skip is not None:
+        return SpacePlan(
+            mode=PlanMode.EVENT,
+            space_id=space.id,
+            space_slug=space.slug,
+            bound_source_names=bound,
+            works=[],
+            skip_reason=skip,
+        )
     work = SourcePlan(
         source_id=source.id,
         source_name=source.name,
         integration_id=params.integration_id,
-        repo=source.repo or "",
+        coordinate=RepoCoordinate.parse(source.repo or ""),
         branch=branch,
         head_sha=params.head_sha,
         event_base_sha=_event_base(params, pushes, covered, source_cursor),
@@ -92,8 +103,7 @@ def _plan(
         space_id=space.id,
         space_slug=space.slug,
         bound_source_names=bound,
-        works=[work] if skip is None else [],
-        skip_reason=skip,
+        works=[work],
     )
 
 
@@ -171,7 +181,7 @@ def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> SpacePlan
                     source_id=source.id,
                     source_name=source.name,
                     integration_id=source.integration_id,
-                    repo=source.repo,
+                    coordinate=RepoCoordinate.parse(source.repo),
                     branch=branch,
                     head_sha=None,
                     # Catch-up covers "from the binding cursor to the branch head" (a space new
@@ -224,7 +234,7 @@ def _claim(database: Database, plan: SpacePlan, work: SourcePlan, run_id: str) -
             if not done:
                 held.append(record.id)
         newest = max(work.event_ids, default=0) or uow.events.last_push_id(
-            RepoCoordinate.parse(work.repo).key, work.branch
+            work.coordinate.key, work.branch
         )
         uow.commit()
     return Claim(held, bool(work.event_ids) and not held, newest)
@@ -244,7 +254,7 @@ def _check_out(
     path = checkout_dir(work, work.branch)
     covered = work.covered
     request = CheckoutRequest(
-        coordinate=RepoCoordinate.parse(work.repo),
+        coordinate=work.coordinate,
         branch=work.branch,
         head_sha=work.head_sha,
         base_sha=work.event_base_sha,
@@ -386,7 +396,7 @@ def rebuild_sandbox(
             continue
         base = checkout.range.base_sha
         request = CheckoutRequest(
-            coordinate=RepoCoordinate.parse(checkout.plan.repo),
+            coordinate=checkout.plan.coordinate,
             branch=checkout.branch,
             head_sha=checkout.range.head_sha,
             base_sha=base,

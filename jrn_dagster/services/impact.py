@@ -67,9 +67,7 @@ def virtual_views(
     true checkouts see that checkout's changes, marked ``virtual``. They are never cloned with
     credentials, never get a cursor and never a run of their own."""
     by_repo = {
-        RepoCoordinate.parse(c.plan.repo).key: c
-        for c in checkouts.true_sources
-        if c.plan.source_id in changes
+        c.plan.coordinate.key: c for c in checkouts.true_sources if c.plan.source_id in changes
     }
     views = []
     for source in bound:

@@ -25,9 +25,8 @@ from jrn_dagster_tests.support.github import (
     push_payload,
     sha_for,
 )
-from jrn_dagster_tests.support.receiver import running_receiver
+from jrn_dagster_tests.support.receiver import running_receiver, stored_events
 from jrn_dagster_tests.support.world import matching_world, store_push
-from jrn_dagster_tests.webhooks.conftest import stored_events
 
 TOO_BIG = [2**63, -(2**63) - 1, 2**64 + 7, 10**30]
 
