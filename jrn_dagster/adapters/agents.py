@@ -12,7 +12,7 @@ from jrn_dagster.domain.coverage import RangeDecision
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.notice import apply_notice
 from jrn_dagster.domain.steps import REPOS_DIR
-from jrn_dagster.ports.agent import Agent, AgentTask
+from jrn_dagster.ports.agent import Agent, AgentOutcome, AgentTask
 from jrn_dagster.redaction import redact
 
 
@@ -25,11 +25,12 @@ def _said(commits: RangeDecision) -> str | None:
 
 class NoticeAgent(Agent):
     """The default agent; needs no LLM. Adds or refreshes one delimited "source changed" notice
-    per source in each impacted doc: the changed files, the commit range and a compare link.
-    Idempotent: the same range twice changes nothing more."""
+    per source in each impacted doc: the changed files, the commit range, its commits and a
+    compare link. Idempotent: the same range twice changes nothing more."""
 
-    def update_docs(self, task: AgentTask) -> list[str]:
+    def update_docs(self, task: AgentTask) -> AgentOutcome:
         checkouts = {c.plan.source_id: c for c in task.checkouts.true_sources}
+        commits = {c.source_name: c for c in task.commits}
         warnings = []
         for doc in task.report.impacted:
             changed_by_source: dict[int, list[str]] = defaultdict(list)
@@ -54,12 +55,13 @@ class NoticeAgent(Agent):
                         head_sha=head,
                         compare_url=coordinate.compare_url(base, head) if base else None,
                         comparison=_said(checkout.range),
+                        commits=commits.get(checkout.plan.source_name),
                     )
                 except InvalidInputError as error:
                     warnings.append(f"{doc.path}: no notice added: {error}")
             if updated != content:
                 task.sandbox.write_file(path, updated)
-        return warnings
+        return AgentOutcome(warnings=warnings)
 
 
 REPORT_FILE = "impact-report.json"
@@ -91,7 +93,7 @@ class CommandAgent(Agent):
         self.env = dict(env or {})
         self.network = network
 
-    def update_docs(self, task: AgentTask) -> list[str]:
+    def update_docs(self, task: AgentTask) -> AgentOutcome:
         sandbox = task.sandbox
         # Refuses before anything is written when the agent cannot be isolated.
         unisolated = sandbox.untrusted_isolation_warning()
@@ -117,6 +119,7 @@ class CommandAgent(Agent):
         tail = result.stderr.strip().splitlines()[-STDERR_LINES_SHOWN:]
         warnings = [unisolated] if unisolated else []
         # Redacted before it is cut: a cut could leave a secret's first half unrecognised.
-        return warnings + [
-            f"agent stderr: {redact(line)[:MAX_WARNING_CHARS]}" for line in tail if line.strip()
-        ]
+        return AgentOutcome(
+            warnings=warnings
+            + [f"agent stderr: {redact(line)[:MAX_WARNING_CHARS]}" for line in tail if line.strip()]
+        )

@@ -8,6 +8,16 @@ def _visible(text: str) -> str:
     return "".join(ch if ord(ch) >= 0x20 and ord(ch) != 0x7F else repr(ch)[1:-1] for ch in text)
 
 
+def plain_text(text: str) -> str:
+    """``text`` as literal markdown text on one line: every ASCII punctuation character is
+    backslash-escaped (CommonMark allows it for each), so no link, HTML, emphasis or marker
+    survives; control characters are shown escaped."""
+    flat = " ".join(_visible(text).split())
+    return "".join(
+        "\\" + ch if ch.isascii() and not ch.isalnum() and ch != " " else ch for ch in flat
+    )
+
+
 def code_span(text: str) -> str:
     """``text`` as one inline code span, whatever backticks it contains (CommonMark rules)."""
     value = _visible(text)

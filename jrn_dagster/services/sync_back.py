@@ -48,10 +48,16 @@ def _write(
         space_id=checkouts.plan.space_id,
         summary=summarize(checkouts, proposals),
         docs=[
-            ChangesetDoc(path=d.path, base_version=d.base_version, proposed_content=d.content)
+            ChangesetDoc(
+                path=d.path,
+                base_version=d.base_version,
+                proposed_content=d.content,
+                evidence=d.evidence,
+            )
             for d in proposals.docs
         ],
         dagster_run_id=dagster_run_id,
+        commits=proposals.commits,
     )
     for checkout in checkouts.true_sources:
         if checkout.range_id is not None:
