@@ -211,7 +211,8 @@ def agent(
     agent: AgentResource,
     run_sandbox: RunSandboxResource,
 ) -> Proposals:
-    chosen = agent.build()
+    with failures_explained(context, "agent"):
+        chosen = agent.build()
     if not checkouts.has_work or not report.impacted:
         return Proposals(agent=chosen.name, docs=[])
     with failures_explained(context, "agent"):

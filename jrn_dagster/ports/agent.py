@@ -11,6 +11,12 @@ from jrn_dagster.domain.steps import Checkouts, RefusedDoc
 from jrn_dagster.ports.sandbox import Sandbox
 
 
+class AgentError(RuntimeError):
+    """The agent could not do its work (e.g. the LLM API gave no answer); the message says why
+    and is safe to show (adapters redact it). Fails the agent step without a retry: the adapter
+    already retried what is worth retrying."""
+
+
 @dataclass(frozen=True)
 class AgentTask:
     """What an agent works on: the sandbox with the docs (``docs_dir``) and the checkouts, the

@@ -7,6 +7,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from jrn_dagster.adapters.agents import CommandAgent, NoticeAgent
+from jrn_dagster.adapters.llm_agent import LLMAgent
+from jrn_dagster.adapters.llm_client import DEFAULT_RETRY_DELAYS, ChatCompletionsClient
 from jrn_dagster.ports.agent import Agent
 
 
@@ -41,4 +43,39 @@ class CommandAgentResource(AgentResource):
     def build(self) -> CommandAgent:
         return CommandAgent(
             self.command, timeout_seconds=self.timeout_seconds, env=self.env, network=self.network
+        )
+
+
+class LLMAgentResource(AgentResource):
+    """Asks an LLM to update each impacted doc, through an OpenAI-compatible chat-completions
+    API (docs/agents.md). Give ``api_key`` as ``EnvVar("OPENAI_API_KEY")`` (or the variable
+    ``JRN_LLM_API_KEY_ENV`` names): Dagster resolves it when a run starts, the UI shows only
+    the variable's name, and the key goes to the LLM client alone."""
+
+    model: str = Field(description="the model name the API knows, e.g. 'gpt-4.1-mini'")
+    api_key: str = Field(description="the API key; use EnvVar('OPENAI_API_KEY')")
+    base_url: str | None = Field(
+        default=None,
+        description="the API's base URL, e.g. http://llm.internal:8000/v1 for a self-hosted "
+        "model server; default OpenAI's",
+    )
+    timeout_seconds: float = Field(default=120.0, gt=0, description="per request")
+    max_retries: int = Field(
+        default=3, ge=0, le=10, description="retries of transport errors and 429s, with backoff"
+    )
+    retry_delays_seconds: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_DELAYS),
+        description="backoff before each retry (the last one repeats); a 429's Retry-After wins",
+    )
+
+    def build(self) -> LLMAgent:
+        return LLMAgent(
+            ChatCompletionsClient(
+                model=self.model,
+                api_key=self.api_key,
+                base_url=self.base_url,
+                timeout_seconds=self.timeout_seconds,
+                max_retries=self.max_retries,
+                retry_delays=self.retry_delays_seconds,
+            )
         )
