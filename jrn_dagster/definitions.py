@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,8 @@ from jrn_dagster.sensors import (
 
 AGENT_COMMAND_ENV = "JRN_AGENT_COMMAND"
 AGENT_NETWORK_ENV = "JRN_AGENT_NETWORK"
+AGENT_ENV_ALLOWLIST_ENV = "JRN_AGENT_ENV_ALLOWLIST"
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LLM_MODEL_ENV = "JRN_LLM_MODEL"
 LLM_BASE_URL_ENV = "JRN_LLM_BASE_URL"
 LLM_API_KEY_ENV_ENV = "JRN_LLM_API_KEY_ENV"
@@ -84,8 +87,22 @@ def agent_resource(environ: Mapping[str, str] | None = None) -> AgentResource:
     if not command:
         return NoticeAgentResource()
     return CommandAgentResource(
-        command=shlex.split(command), network=env_flag(environ, AGENT_NETWORK_ENV)
+        command=shlex.split(command),
+        network=env_flag(environ, AGENT_NETWORK_ENV),
+        env_allowlist=env_allowlist(environ),
     )
+
+
+def env_allowlist(environ: Mapping[str, str]) -> list[str]:
+    """The names in ``JRN_AGENT_ENV_ALLOWLIST`` (comma-separated); only names are read here."""
+    names = [n.strip() for n in environ.get(AGENT_ENV_ALLOWLIST_ENV, "").split(",") if n.strip()]
+    for name in names:
+        if not ENV_NAME.fullmatch(name) or name.startswith("JRN_"):
+            raise InvalidInputError(
+                f"invalid name {name!r} in {AGENT_ENV_ALLOWLIST_ENV}: list environment variable "
+                "names (letters, digits, '_'; not the JRN_ settings), separated by commas"
+            )
+    return sorted(set(names))
 
 
 def build_resources() -> dict[str, object]:

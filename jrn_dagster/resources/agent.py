@@ -1,7 +1,9 @@
 """The agent resources: thin Dagster wrappers that build the agent a run uses
 (``jrn_dagster.adapters.agents``). ``definitions.agent_resource`` picks one from the environment."""
 
+import os
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 
 from dagster import ConfigurableResource
 from pydantic import Field
@@ -9,7 +11,9 @@ from pydantic import Field
 from jrn_dagster.adapters.agents import CommandAgent, NoticeAgent
 from jrn_dagster.adapters.llm_agent import LLMAgent
 from jrn_dagster.adapters.llm_client import DEFAULT_RETRY_DELAYS, ChatCompletionsClient
+from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.ports.agent import Agent
+from jrn_dagster.redaction import register_secret
 
 
 class AgentResource(ConfigurableResource, ABC):
@@ -40,10 +44,37 @@ class CommandAgentResource(AgentResource):
         "local sandbox it then also reaches services on this machine's loopback interface.",
     )
 
+    env_allowlist: list[str] = Field(
+        default_factory=list,
+        description="Names of variables of the orchestrator's environment given to the command "
+        "(e.g. an LLM API key), read when the agent step runs. E2B only: the local sandbox "
+        "refuses to give secrets to a command agent (docs/agents.md).",
+    )
+
     def build(self) -> CommandAgent:
         return CommandAgent(
-            self.command, timeout_seconds=self.timeout_seconds, env=self.env, network=self.network
+            self.command,
+            timeout_seconds=self.timeout_seconds,
+            env=self.env,
+            network=self.network,
+            secret_env=allowed_environment(self.env_allowlist, os.environ),
         )
+
+
+def allowed_environment(names: list[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The values of ``names``, each registered with the redaction helper: read when the agent
+    step runs (never at import time), a missing one a clear error."""
+    values = {}
+    for name in names:
+        value = environ.get(name)
+        if not value:
+            raise InvalidInputError(
+                f"JRN_AGENT_ENV_ALLOWLIST names {name}, which is not set in the environment of "
+                "the process running the agent step"
+            )
+        register_secret(value)
+        values[name] = value
+    return values
 
 
 class LLMAgentResource(AgentResource):
