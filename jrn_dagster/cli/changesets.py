@@ -1,15 +1,15 @@
 import click
 
 from jrn_dagster.cli.context import CliContext, echo_json, echo_table, fail, pass_cli
-from jrn_dagster.cli.review import (
+from jrn_dagster.cli.review import styled_diff_line
+from jrn_dagster.domain.records import Changeset, ChangesetStatus, Doc
+from jrn_dagster.domain.review import (
     commit_lines,
     doc_state,
     evidence_text,
-    styled_diff_line,
     terminal_safe,
     unified_diff,
 )
-from jrn_dagster.domain.records import Changeset, ChangesetStatus, Doc
 
 EXIT_CONFLICT = 3
 

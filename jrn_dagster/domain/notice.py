@@ -1,4 +1,4 @@
-r"""The NoticeAgent's edit: one "source changed" block per source, at the top of a doc's body.
+"""The NoticeAgent's edit: one "source changed" block per source, at the top of a doc's body.
 
 Format (the doc's own line endings are used)::
 
@@ -11,8 +11,8 @@ Format (the doc's own line endings are used)::
     > - `src/api/models.py`
     >
     > Commits (2):
-    > - `89abcdef0123` Add the orders route \(\#488\) (Ada)
-    > - `456789abcdef` Merge pull request \#487 from acme/models (Grace)
+    > - `89abcdef0123` Add the orders route (#488) (Ada)
+    > - `456789abcdef` Merge pull request #487 from acme/models (Grace)
     <!-- jrn:source-changed:end source=api -->
 
 The commits list (the range's newest first, at most ``MAX_NOTICE_COMMITS``) is left out when

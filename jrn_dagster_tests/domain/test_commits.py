@@ -59,6 +59,6 @@ def test_the_notice_lists_commits_compactly_and_escapes_them() -> None:
     )
     lines = block.splitlines()
     assert "> Commits (8):" in lines
-    assert "> - `111111111111` change 1 \\(\\#1\\) (Ada)" in lines
+    assert "> - `111111111111` change 1 (#1) (Ada)" in lines
     assert lines[-2] == "> - … and 3 more"
     assert lines.count("<!-- jrn:source-changed:end source=api -->") == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.demo.report import review_lines
 from jrn_dagster.ops.cli_impact import agent, sync_back
 from jrn_dagster_tests.support.agent_steps import push_commits, up_to_agent
 from jrn_dagster_tests.support.flow import Flow, demo_flow
@@ -46,13 +47,24 @@ def test_proposals_and_changeset_carry_evidence_and_commits(flow: Flow) -> None:
     assert [(e.changed_file, e.pattern, e.status) for e in doc.evidence] == [
         ("src/api/routes.py", "src/api/**/*.py", "modified")
     ]
-    assert "> Commits (3):" in doc.content and "\\(\\#488\\)" in doc.content
+    assert "> Commits (3):" in doc.content and "Add route /a (#488) (" in doc.content
     assert "<script>" not in doc.content and "\x1b" not in doc.content
 
     with flow.database.unit_of_work() as uow:
         stored = uow.changesets.get(changeset_id)
+        review = review_lines(uow, stored)  # what the demo prints
     assert stored.commits == proposals.commits
     assert stored.docs[0].evidence == doc.evidence
+
+    assert review[0].startswith("Commits of widgets ") and review[0].endswith(" (3):")
+    assert review[1].endswith("Merge pull request #489 from acme/b  (jrn demo)  PR #489")
+    assert "=== reference/routes.md (proposed over version 1) ===" in review
+    assert (
+        "  evidence: widgets (true): src/api/routes.py [modified] matched glob "
+        "'src/api/**/*.py'" in review
+    )
+    assert "+> Commits (3):" in review and "--- a/reference/routes.md" in review
+    assert not any("\x1b" in line for line in review)
 
 
 def test_commits_are_bounded(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
