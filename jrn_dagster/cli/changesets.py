@@ -52,7 +52,10 @@ def changesets_list(cli: CliContext, slug: str | None, status: str | None, as_js
         return
     echo_table(
         ["id", "space", "status", "docs", "summary"],
-        [[r["id"], r["space"], r["status"], len(r["docs"]), r["summary"]] for r in rows],  # type: ignore[arg-type]
+        [
+            [c.id, slugs[c.space_id], c.status.value, len(c.docs), terminal_safe(c.summary)]
+            for c in found
+        ],
     )
 
 

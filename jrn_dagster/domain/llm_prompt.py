@@ -64,7 +64,6 @@ class DocRequest(CamelModel):
 def doc_request(
     doc: ImpactedDoc, content: str, commits: list[SourceCommits], diffs: list[FileDiff]
 ) -> DocRequest:
-    sources = {e.source_name for e in doc.evidence}
     return DocRequest(
         path=doc.path,
         content=content,
@@ -83,8 +82,9 @@ def doc_request(
                 ],
                 "omitted": max(0, len(c.commits) - MAX_COMMITS_IN_PROMPT) + c.omitted,
             }
+            # Every range of the run: a virtual source's evidence names its own source, its
+            # commits are the true checkout's.
             for c in commits
-            if c.source_name in sources or not sources
         ],
         diffs=diffs,
     )
