@@ -11,7 +11,8 @@ from jrn_dagster.domain.coverage import RangeDecision
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.notice import apply_notice
 from jrn_dagster.domain.steps import REPOS_DIR
-from jrn_dagster.ports.agent import Agent, AgentTask
+from jrn_dagster.ports.agent import Agent, AgentOutcome, AgentTask
+from jrn_dagster.ports.sandbox import SandboxIsolationError
 from jrn_dagster.redaction import redact
 
 
@@ -24,11 +25,12 @@ def _said(commits: RangeDecision) -> str | None:
 
 class NoticeAgent(Agent):
     """The default agent; needs no LLM. Adds or refreshes one delimited "source changed" notice
-    per source in each impacted doc: the changed files, the commit range and a compare link.
-    Idempotent: the same range twice changes nothing more."""
+    per source in each impacted doc: the changed files, the commit range, its commits and a
+    compare link. Idempotent: the same range twice changes nothing more."""
 
-    def update_docs(self, task: AgentTask) -> list[str]:
+    def update_docs(self, task: AgentTask) -> AgentOutcome:
         checkouts = {c.plan.source_id: c for c in task.checkouts.true_sources}
+        commits = {c.source_name: c for c in task.commits}
         warnings = []
         for doc in task.report.impacted:
             changed_by_source: dict[int, list[str]] = defaultdict(list)
@@ -53,12 +55,13 @@ class NoticeAgent(Agent):
                         head_sha=head,
                         compare_url=coordinate.compare_url(base, head) if base else None,
                         comparison=_said(checkout.range),
+                        commits=commits.get(checkout.plan.source_name),
                     )
                 except InvalidInputError as error:
                     warnings.append(f"{doc.path}: no notice added: {error}")
             if updated != content:
                 task.sandbox.write_file(path, updated)
-        return warnings
+        return AgentOutcome(warnings=warnings)
 
 
 REPORT_FILE = "impact-report.json"
@@ -71,10 +74,12 @@ class CommandAgent(Agent):
 
     The command gets ``JRN_REPORT_PATH`` (the impact report as JSON), ``JRN_DOCS_DIR`` (edit the
     docs there), ``JRN_REPO_DIR`` (the first checkout) and ``JRN_REPO_DIRS`` (all, ':'-separated),
-    plus ``env``. It runs as an untrusted command (``Sandbox.run_untrusted``): on the local
-    sandbox isolated with bubblewrap, on E2B in the VM, which holds no credential. Edits anywhere
-    but the docs directory are discarded and reported. What it prints is redacted before it is
-    shown anywhere.
+    plus ``env``, plus ``secret_env`` (the values of the variables ``JRN_AGENT_ENV_ALLOWLIST``
+    names, e.g. an LLM API key) where the sandbox may give them (E2B: the VM holds nothing else;
+    the local sandbox refuses, ``Sandbox.untrusted_secrets_refusal``). It runs as an untrusted
+    command (``Sandbox.run_untrusted``): on the local sandbox isolated with bubblewrap, on E2B in
+    the VM, which holds no credential. Edits anywhere but the docs directory are discarded and
+    reported. What it prints is redacted before it is shown anywhere.
     """
 
     def __init__(
@@ -84,15 +89,22 @@ class CommandAgent(Agent):
         timeout_seconds: float = 900,
         env: dict[str, str] | None = None,
         network: bool = False,
+        secret_env: dict[str, str] | None = None,
     ) -> None:
         self.command = list(command)
         self.timeout_seconds = timeout_seconds
         self.env = dict(env or {})
         self.network = network
+        self.secret_env = dict(secret_env or {})
 
-    def update_docs(self, task: AgentTask) -> list[str]:
+    def update_docs(self, task: AgentTask) -> AgentOutcome:
         sandbox = task.sandbox
-        # Refuses before anything is written when the agent cannot be isolated.
+        # Refuses before anything is written when the agent cannot be isolated, or would have
+        # to be given secrets where they cannot be kept to it.
+        if self.secret_env:
+            refusal = sandbox.untrusted_secrets_refusal()
+            if refusal is not None:
+                raise SandboxIsolationError(refusal)
         unisolated = sandbox.untrusted_isolation_warning()
         sandbox.write_file(REPORT_FILE, json.dumps(task.report.to_json_dict(), indent=2))
         repo_dirs = [sandbox.path(c.path) for c in task.checkouts.sources if c.path]
@@ -102,6 +114,7 @@ class CommandAgent(Agent):
                 cwd=".",
                 env={
                     **self.env,
+                    **self.secret_env,
                     "JRN_REPORT_PATH": sandbox.path(REPORT_FILE),
                     "JRN_DOCS_DIR": sandbox.path(task.docs_dir),
                     "JRN_REPO_DIR": repo_dirs[0] if repo_dirs else sandbox.path(REPOS_DIR),
@@ -116,6 +129,7 @@ class CommandAgent(Agent):
         tail = result.stderr.strip().splitlines()[-STDERR_LINES_SHOWN:]
         warnings = [unisolated] if unisolated else []
         # Redacted before it is cut: a cut could leave a secret's first half unrecognised.
-        return warnings + [
-            f"agent stderr: {redact(line)[:MAX_WARNING_CHARS]}" for line in tail if line.strip()
-        ]
+        return AgentOutcome(
+            warnings=warnings
+            + [f"agent stderr: {redact(line)[:MAX_WARNING_CHARS]}" for line in tail if line.strip()]
+        )

@@ -210,6 +210,17 @@ class LocalSandbox(Sandbox):
             "unisolated, able to read this machine's secrets (docs/sandboxes.md)"
         )
 
+    def untrusted_secrets_refusal(self) -> str | None:
+        # Isolated, the agent's variables are bwrap's --setenv arguments: its command line,
+        # which every process of this machine can read in /proc. Unisolated, the agent can read
+        # everything anyway. Either way a secret would leave the agent.
+        return (
+            "the local sandbox does not give secrets to a command agent (JRN_AGENT_ENV_ALLOWLIST): "
+            "isolated, the agent's environment is on bubblewrap's command line, which every "
+            "process of this machine can read; unisolated, nothing is protected. Run the agent "
+            "on E2B (JRN_SANDBOX=e2b) or empty JRN_AGENT_ENV_ALLOWLIST (docs/agents.md)"
+        )
+
     def _execute_untrusted(
         self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float, network: bool
     ) -> CommandResult:

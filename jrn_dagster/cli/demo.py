@@ -46,6 +46,20 @@ def output_console(file: IO[str] | None = None) -> Console:
     return console
 
 
+def _styled(line: str) -> str:
+    """A review line (already terminal-safe) in rich markup, diff lines coloured."""
+    text = escape(line)
+    if line.startswith(("+++", "---", "===")):
+        return f"[bold]{text}[/]"
+    if line.startswith("+"):
+        return f"[green]{text}[/]"
+    if line.startswith("-"):
+        return f"[red]{text}[/]"
+    if line.startswith("@@"):
+        return f"[cyan]{text}[/]"
+    return text
+
+
 def _report(console: Console, result: "DemoResult", home: Path) -> None:
     world, push = result.world, result.event.payload
     console.print(
@@ -71,6 +85,8 @@ def _report(console: Console, result: "DemoResult", home: Path) -> None:
         for warning in space.warnings:
             console.print(f"   [yellow]warning[/] {escape(warning)}")
         console.print(f"   changeset {escape(space.changeset or '-')}")
+        for line in space.review:
+            console.print(f"     {_styled(line)}")
     console.print(
         f"\nsource cursor widgets@main: {result.cursor_before or 'none'} -> "
         f"{result.cursor_after or 'none'}"

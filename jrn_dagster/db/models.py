@@ -293,6 +293,9 @@ class ChangesetRow(Base):
     dagster_run_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The commits of the run's ranges, per source (``SourceCommits`` as JSON; bounded). NULL
+    # on changesets written before they were stored.
+    commits: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDocument)
 
     docs: Mapped[list["ChangesetDocRow"]] = relationship(
         order_by="ChangesetDocRow.path", passive_deletes=True, lazy="selectin"
@@ -309,6 +312,8 @@ class ChangesetDocRow(Base):
     # NULL: the proposal creates the doc.
     base_version: Mapped[int | None] = mapped_column(Integer)
     proposed_content: Mapped[str] = mapped_column(Text)
+    # Why the doc was proposed: its impact evidence (``Evidence`` as JSON; bounded per doc).
+    evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDocument)
 
 
 class GitHubInstallationRow(Base):

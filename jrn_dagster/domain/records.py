@@ -4,10 +4,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from jrn_dagster.domain.base import Frozen
+from jrn_dagster.domain.commits import SourceCommits
 from jrn_dagster.domain.coverage import Comparison, Extension
+from jrn_dagster.domain.impact import Evidence
 from jrn_dagster.domain.refs import is_zero_sha
 
 
@@ -193,10 +195,18 @@ class ChangesetStatus(StrEnum):
     REJECTED = "rejected"
 
 
+def _none_is_empty(value: Any) -> Any:
+    # Rows written before evidence and commits were stored hold NULL.
+    return [] if value is None else value
+
+
 class ChangesetDoc(Record):
     path: str
     base_version: int | None  # None: the proposal creates the doc
     proposed_content: str
+    evidence: list[Evidence] = Field(default_factory=list)  # why the doc was proposed
+
+    _evidence = field_validator("evidence", mode="before")(_none_is_empty)
 
 
 class Changeset(Record):
@@ -209,3 +219,6 @@ class Changeset(Record):
     created_at: datetime
     decided_at: datetime | None
     docs: list[ChangesetDoc] = Field(default_factory=list)
+    commits: list[SourceCommits] = Field(default_factory=list)  # of the run's ranges
+
+    _commits = field_validator("commits", mode="before")(_none_is_empty)

@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from jrn_dagster.domain.base import Frozen
+from jrn_dagster.domain.commits import SourceCommits
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.coverage import CoveredRange, RangeDecision
+from jrn_dagster.domain.impact import Evidence
 from jrn_dagster.domain.refs import is_sha
 
 
@@ -174,11 +176,23 @@ class ProposedDoc(Frozen):
     path: str
     base_version: int | None
     content: str
+    # Why the doc was proposed: its impact evidence (empty for a doc no rule flagged).
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class RefusedDoc(Frozen):
+    """An agent's answer for one doc that was not proposed, and why (docs/agents.md)."""
+
+    path: str
+    reason: str
 
 
 class Proposals(Frozen):
-    """What the agent proposes, with the content itself (not only in the sandbox)."""
+    """What the agent proposes, with the content itself (not only in the sandbox), the
+    evidence of each doc and the commits of the run's ranges."""
 
     agent: str
     docs: list[ProposedDoc]
     rejected_paths: list[str] = Field(default_factory=list)  # edits refused (outside the docs)
+    commits: list[SourceCommits] = Field(default_factory=list)
+    refused: list[RefusedDoc] = Field(default_factory=list)  # answers the agent refused

@@ -211,7 +211,8 @@ def agent(
     agent: AgentResource,
     run_sandbox: RunSandboxResource,
 ) -> Proposals:
-    chosen = agent.build()
+    with failures_explained(context, "agent"):
+        chosen = agent.build()
     if not checkouts.has_work or not report.impacted:
         return Proposals(agent=chosen.name, docs=[])
     with failures_explained(context, "agent"):
@@ -225,6 +226,9 @@ def agent(
             "agent": proposals.agent,
             "proposed_docs": [d.path for d in proposals.docs],
             "rejected_paths": proposals.rejected_paths,
+            # Why an answer was not proposed (an LLM's answer that failed validation).
+            "refused_answers": [{"doc": r.path, "reason": r.reason} for r in proposals.refused],
+            "commits": {c.source_name: c.total_shown for c in proposals.commits},
         },
     )
     return proposals

@@ -163,6 +163,12 @@ class Sandbox(ABC):
         ``SandboxIsolationError`` when they cannot be and nobody opted in."""
         return None
 
+    def untrusted_secrets_refusal(self) -> str | None:
+        """Why an untrusted command may not be given secrets (``JRN_AGENT_ENV_ALLOWLIST``) in its
+        environment here; None when it may: by default the sandbox is a VM that holds nothing of
+        the orchestrator, and the environment reaches the command only (docs/agents.md)."""
+        return None
+
     def _execute_untrusted(
         self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float, network: bool
     ) -> CommandResult:

@@ -4,6 +4,8 @@ from jrn_dagster.db.unit_of_work import Database, UnitOfWork
 from jrn_dagster.domain.records import Changeset, ChangesetDoc
 from jrn_dagster.domain.steps import Checkouts, PlanMode, Proposals, run_key
 
+MAX_REFUSED_NAMED = 10
+
 
 def changeset_key(checkouts: Checkouts) -> str:
     """Event runs: the run key (source, pushes, space). Catch-up runs: the space and every range
@@ -26,7 +28,14 @@ def summarize(checkouts: Checkouts, proposals: Proposals) -> str:
         for c in checkouts.true_sources
         if c.needs_work
     )
-    return f"{len(proposals.docs)} doc(s) proposed by {proposals.agent} for {ranges}"
+    text = f"{len(proposals.docs)} doc(s) proposed by {proposals.agent} for {ranges}"
+    if proposals.refused:
+        shown = ", ".join(r.path for r in proposals.refused[:MAX_REFUSED_NAMED])
+        more = len(proposals.refused) - MAX_REFUSED_NAMED
+        text += f"; {len(proposals.refused)} answer(s) refused: {shown}" + (
+            f", and {more} more" if more > 0 else ""
+        )
+    return text
 
 
 def write_changeset(
@@ -48,10 +57,16 @@ def _write(
         space_id=checkouts.plan.space_id,
         summary=summarize(checkouts, proposals),
         docs=[
-            ChangesetDoc(path=d.path, base_version=d.base_version, proposed_content=d.content)
+            ChangesetDoc(
+                path=d.path,
+                base_version=d.base_version,
+                proposed_content=d.content,
+                evidence=d.evidence,
+            )
             for d in proposals.docs
         ],
         dagster_run_id=dagster_run_id,
+        commits=proposals.commits,
     )
     for checkout in checkouts.true_sources:
         if checkout.range_id is not None:

@@ -10,6 +10,7 @@ from jrn_dagster.db.models import ChangesetDocRow, ChangesetRow, DocRow
 from jrn_dagster.db.repositories.docs import DocRepository
 from jrn_dagster.db.types import utcnow
 from jrn_dagster.db.upsert import insert_ignoring_conflicts
+from jrn_dagster.domain.commits import SourceCommits
 from jrn_dagster.domain.errors import ConflictError, NotFoundError
 from jrn_dagster.domain.records import Changeset, ChangesetDoc, ChangesetStatus
 from jrn_dagster.domain.validation import file_and_directory_clash
@@ -35,9 +36,11 @@ class ChangesetRepository:
         summary: str,
         docs: Sequence[ChangesetDoc],
         dagster_run_id: str | None,
+        commits: Sequence[SourceCommits] = (),
     ) -> tuple[Changeset, bool]:
         """The changeset for ``key``: created now, or the one an earlier execution created
-        (re-executing a run never makes a second). Returns (changeset, created)."""
+        (re-executing a run never makes a second). Returns (changeset, created). Each doc's
+        evidence and the range's ``commits`` are stored with it."""
         status = ChangesetStatus.OPEN if docs else ChangesetStatus.EMPTY
         inserted = self._session.execute(
             insert_ignoring_conflicts(
@@ -50,6 +53,7 @@ class ChangesetRepository:
                 summary=summary,
                 dagster_run_id=dagster_run_id,
                 created_at=utcnow(),
+                commits=[c.model_dump(by_alias=True, mode="json") for c in commits],
             ).returning(ChangesetRow.id)
         ).scalar()
         if inserted is not None:
@@ -60,6 +64,7 @@ class ChangesetRepository:
                         path=doc.path,
                         base_version=doc.base_version,
                         proposed_content=doc.proposed_content,
+                        evidence=[e.model_dump(by_alias=True, mode="json") for e in doc.evidence],
                     )
                 )
             self._session.flush()
