@@ -41,8 +41,11 @@ lint: install
 	$(BIN)/lint-imports
 	env -u DAGSTER_HOME $(BIN)/dagster definitions validate -w workspace.yaml
 
+# The demo's instance as the demo left it: $(DAGSTER_HOME)/demo.env (written by the demo) gives
+# runs launched from the UI the demo's settings. DEV_ARGS: more `dagster dev` options (-p PORT).
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
+	set -a; if [ -f "$(DAGSTER_HOME)/demo.env" ]; then . "$(DAGSTER_HOME)/demo.env"; fi; set +a; \
+	DAGSTER_HOME="$(DAGSTER_HOME)" exec $(BIN)/dagster dev -w workspace.yaml $(DEV_ARGS)
 
 clean:
 	rm -rf $(VENV) .dagster_home .jrn .pytest_cache .ruff_cache

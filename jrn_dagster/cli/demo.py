@@ -1,4 +1,5 @@
 import os
+import shlex
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -7,6 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from jrn_dagster.cli.context import CliContext, pass_cli
+from jrn_dagster.demo.env_file import demo_env_path
+from jrn_dagster.demo.scenario import EXPECTED_WARNINGS
 
 if TYPE_CHECKING:
     from jrn_dagster.demo.flow import DemoResult
@@ -70,18 +73,27 @@ def _report(console: Console, result: "DemoResult", home: Path) -> None:
                 console.print(f"     - {escape(line)}")
         for warning in space.warnings:
             console.print(f"   [yellow]warning[/] {escape(warning)}")
+            doc = warning.split(":", 1)[0]
+            if doc in EXPECTED_WARNINGS:
+                console.print(f"     ({escape(EXPECTED_WARNINGS[doc])})")
         console.print(f"   changeset {escape(space.changeset or '-')}")
     console.print(
         f"\nsource cursor widgets@main: {result.cursor_before or 'none'} -> "
         f"{result.cursor_after or 'none'}"
     )
     console.print(
-        "\nSee the runs, partitions and metadata in the UI:\n"
-        + escape(
-            f"  DAGSTER_HOME={home} JRN_CLONE_URL_TEMPLATE='{result.clone_url_template}' "
-            ".venv/bin/dagster dev -w workspace.yaml"
-        )
+        "\nSee the runs, partitions and metadata in the UI, on this same instance (the sensor "
+        f"goes on after the demo's events; {escape(str(demo_env_path(home)))} gives its runs "
+        "the demo's settings):\n"
+        + escape(f"  {dev_command(home)}")
         + "\nReview the proposals: "
-        + escape(f"DAGSTER_HOME={home} .venv/bin/jrn-dagster changesets list"),
+        + escape(f"DAGSTER_HOME={shlex.quote(str(home))} .venv/bin/jrn-dagster changesets list"),
         soft_wrap=True,
     )
+
+
+def dev_command(home: Path) -> str:
+    """The command that opens the demo's instance in the UI, from the project root."""
+    if home.resolve() == (Path.cwd() / DEFAULT_DAGSTER_HOME).resolve():
+        return "make dev"
+    return f"make dev DAGSTER_HOME={shlex.quote(str(home.resolve()))}"

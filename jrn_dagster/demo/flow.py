@@ -1,25 +1,33 @@
 """The demo, start to end, as one function the CLI reports on."""
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, RunRequest
 
+from jrn_dagster.adapters.git import CLONE_URL_TEMPLATE_ENV
 from jrn_dagster.db.migrate import upgrade
 from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.demo.env_file import write_demo_env
 from jrn_dagster.demo.local_git import clone_url_template
 from jrn_dagster.demo.report import SpaceResult, space_results
-from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
+from jrn_dagster.demo.runner import RunOutcome, evaluate_sensor, requests_of, run_requested
 from jrn_dagster.demo.scenario import DemoWorld, ensure_world, push_change
+from jrn_dagster.demo.sensor_state import EvaluatedTick, record_tick, stored_cursor
 from jrn_dagster.domain.event_cursor import EventCursor
 from jrn_dagster.domain.records import WebhookEvent
 from jrn_dagster.resources.agent import NoticeAgentResource
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster.resources.sandbox import LocalSandboxResource
+from jrn_dagster.sensors import webhook_event_sensor
 
 Progress = Callable[[str], None]
+# The demo's own events fit in one tick; a home with a backlog takes a few more.
+MAX_DEMO_TICKS = 50
 
 
 @dataclass
@@ -43,6 +51,46 @@ def _cursor(database: Database, source_id: int) -> str | None:
     return cursors.get("main")
 
 
+def _run_sensor_until(
+    instance: DagsterInstance,
+    resources: dict[str, Any],
+    event_id: int,
+    on_run: Callable[[RunRequest], None],
+) -> tuple[list[RunRequest], list[RunOutcome]]:
+    """Ticks of ``webhook_event_sensor`` from the cursor stored on the instance, as the daemon
+    evaluates them, each recorded there with the runs it launched, until the sensor has read
+    ``event_id``: a daemon started later on this instance reads none of these events again."""
+    sensor = webhook_event_sensor
+    requests: list[RunRequest] = []
+    outcomes: list[RunOutcome] = []
+    for _ in range(MAX_DEMO_TICKS):
+        cursor = stored_cursor(instance, sensor.name)
+        if EventCursor.parse(cursor).last_id >= event_id:
+            break
+        started = time.time()
+        result = evaluate_sensor(instance, resources, cursor)
+        tick_requests = requests_of(result)
+        tick_outcomes = run_requested(instance, resources, tick_requests, on_run)
+        skip = result.skip_reason.skip_message if result.skip_reason else None
+        record_tick(
+            instance,
+            sensor.name,
+            EvaluatedTick(
+                started=started,
+                cursor=result.cursor,
+                skip_reason=skip,
+                run_ids=[o.run_id for o in tick_outcomes if o.run_id],
+                run_keys=[o.run_key for o in tick_outcomes if o.run_id],
+            ),
+            min_interval=sensor.minimum_interval_seconds or 30,
+        )
+        requests += tick_requests
+        outcomes += tick_outcomes
+        if result.cursor == cursor:  # nothing more to read
+            break
+    return requests, outcomes
+
+
 def run_demo(
     database: Database, instance: DagsterInstance, home: Path, progress: Progress
 ) -> DemoResult:
@@ -61,14 +109,12 @@ def run_demo(
         "repository_access": RepositoryAccessResource(clone_url_template=template),
         "agent": NoticeAgentResource(),
     }
+    write_demo_env(home, {CLONE_URL_TEMPLATE_ENV: template}, database.url)
     progress("evaluating webhook_event_sensor...")
-    # Read exactly this push: the demo's own cursor, independent of the daemon's.
-    tick = evaluate_sensor(instance, resources, EventCursor(last_id=event.id - 1).serialize())
-    requests = requests_of(tick)
-    outcomes = run_requested(
+    requests, outcomes = _run_sensor_until(
         instance,
         resources,
-        requests,
+        event.id,
         on_run=lambda request: progress(f"running cli_impact for space {request.partition_key}..."),
     )
     return DemoResult(

@@ -1,6 +1,7 @@
 """One sensor tick and the runs it requests, in this process, recorded in a Dagster instance
 (the one ``dagster dev`` shows when it shares ``$DAGSTER_HOME``)."""
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from dagster import (
     SensorResult,
     build_sensor_context,
 )
-from dagster._core.storage.tags import RUN_KEY_TAG
+from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
 from jrn_dagster.jobs import cli_impact
 from jrn_dagster.resources import with_run_sandbox
@@ -35,6 +36,9 @@ def evaluate_sensor(
 ) -> SensorResult:
     """One tick, and its partition additions applied, as the daemon would."""
     with build_sensor_context(instance=instance, resources=resources, cursor=cursor) as context:
+        # The tick's summary line is for the daemon's tick log; the demo reports the tick
+        # itself. Warnings (an invalid event skipped) still reach the terminal.
+        context.log.setLevel(logging.WARNING)
         result = webhook_event_sensor(context)
     if not isinstance(result, SensorResult):  # pragma: no cover - the sensor returns one
         raise TypeError(f"unexpected sensor result {result!r}")
@@ -55,7 +59,9 @@ def run_requested(
     requests: list[RunRequest],
     on_run: Callable[[RunRequest], None] = lambda _request: None,
 ) -> list[RunOutcome]:
-    """Execute each request in process; a run key used before is skipped, as the daemon does."""
+    """Execute each request in process; a run key used before is skipped, as the daemon does.
+    Runs carry the sensor's name as the daemon's do: a daemon that meets their run keys again
+    (a cursor reset) recognises them as its own and launches nothing twice."""
     job = Definitions(jobs=[cli_impact], resources=with_run_sandbox(resources)).get_job_def(
         cli_impact.name
     )
@@ -71,7 +77,7 @@ def run_requested(
             # The event log keeps everything; the terminal only hears of problems.
             run_config={**request.run_config, "loggers": QUIET_CONSOLE},
             partition_key=slug,
-            tags={**request.tags, RUN_KEY_TAG: key},
+            tags={**request.tags, RUN_KEY_TAG: key, SENSOR_NAME_TAG: webhook_event_sensor.name},
             instance=instance,
             raise_on_error=False,
         )
