@@ -28,20 +28,26 @@ from dagster._core.workspace.load_target import ModuleTarget
 # The code location as workspace.yaml declares it: its name is what sensor state belongs to.
 LOCATION_NAME = "jrn_dagster"
 DEFINITIONS_MODULE = "jrn_dagster.definitions"
+DEFINITIONS_ATTRIBUTE = "defs"
 
 
-def sensor_origin(sensor_name: str) -> RemoteInstigatorOrigin:
+def repository_origin() -> RemoteRepositoryOrigin:
+    """The project's code location as ``workspace.yaml`` loads it (``dagster dev`` matches runs
+    and sensor state to it by location and repository name)."""
     [location] = ModuleTarget(
         module_name=DEFINITIONS_MODULE,
-        attribute="defs",
+        attribute=DEFINITIONS_ATTRIBUTE,
         working_directory=None,
         location_name=LOCATION_NAME,
     ).create_origins()
+    return RemoteRepositoryOrigin(
+        code_location_origin=location, repository_name=SINGLETON_REPOSITORY_NAME
+    )
+
+
+def sensor_origin(sensor_name: str) -> RemoteInstigatorOrigin:
     return RemoteInstigatorOrigin(
-        repository_origin=RemoteRepositoryOrigin(
-            code_location_origin=location, repository_name=SINGLETON_REPOSITORY_NAME
-        ),
-        instigator_name=sensor_name,
+        repository_origin=repository_origin(), instigator_name=sensor_name
     )
 
 

@@ -64,6 +64,7 @@ def test_demo_then_the_ui_it_prints(tmp_path: Path) -> None:
     output = demo.stdout + demo.stderr
     # Nothing raw from Dagster's loggers; the demo's deliberate warning says it is one.
     assert "dagster - INFO" not in output
+    assert "BetaWarning" not in output
     assert "expected: the demo's faq.md has a rule without a path" in demo.stdout
     demo_runs = dict(RUN_LINE.findall(demo.stdout))
     assert sorted(demo_runs) == SPACES, demo.stdout
@@ -86,6 +87,7 @@ def test_demo_then_the_ui_it_prints(tmp_path: Path) -> None:
             "sensorName": SENSOR,
         }
         _check_the_sensor_goes_on_after_the_demo(dagster, selector, demo_runs)
+        _check_a_demo_run_re_executes(dagster, demo_runs[API_SPACE])
         _check_a_backfill_of_both_spaces_succeeds(dagster, home)
     except BaseException as error:
         error.add_note(dagster.process.tail())
@@ -134,6 +136,21 @@ def _check_the_sensor_goes_on_after_the_demo(
     assert tick.cursor is not None and EventCursor.parse(tick.cursor).last_id == 1
     runs = graphql.runs(JOB)
     assert {run.run_id for run in runs} == set(demo_runs.values())
+
+
+def _check_a_demo_run_re_executes(dagster: DagsterDev, run_id: str) -> None:
+    """The demo's runs belong to the code location the UI loads: "Re-execute" works on them.
+    Its pushes are done, so the re-execution ends at once, saying so."""
+    graphql = dagster.graphql
+    child = graphql.reexecute(run_id, strategy="ALL_STEPS")
+
+    def ended() -> RunSummary | None:
+        [run] = [run for run in graphql.runs(JOB) if run.run_id == child]
+        return run if run.status in ENDED else None
+
+    run = wait_for(ended, timeout_seconds=RUN_TIMEOUT_SECONDS, what="the re-execution")
+    assert run.status == "SUCCESS", graphql.failure_messages(child)
+    assert run.tags[tags.SPACE] == API_SPACE
 
 
 def _wait_for_backfill_runs(graphql: DagsterGraphQL, backfill_id: str) -> list[RunSummary]:
