@@ -36,8 +36,8 @@ postgres:
 # fails if either does. 1: every test but the end-to-end ones, over both cores. 2: the end-to-end
 # tests (`-m e2e`: real dagster dev / daemon / webserver / code server processes), which spend
 # most of their time waiting on Dagster's own intervals (sensor 15 s, backfill daemon 30 s), so
-# more of them run at once than there are cores (docs/operations.md#test-time).
-E2E_WORKERS ?= 3
+# all of them run at once, more than there are cores (docs/operations.md#test-time).
+E2E_WORKERS ?= 4
 test: install postgres
 	@status=0; \
 	echo "== make test 1/2: all tests but the end-to-end ones (pytest -n 2 -m 'not e2e')"; \

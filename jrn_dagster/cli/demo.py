@@ -1,5 +1,6 @@
 import os
 import shlex
+import shutil
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from jrn_dagster.demo.flow import DemoResult
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
+# The root dagster.yaml of a source checkout (absent from an installed wheel).
+PROJECT_INSTANCE_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 
 
 @click.command("demo")
@@ -24,6 +27,7 @@ def demo(cli: CliContext) -> None:
     source, two spaces with docs, a push shaped like GitHub's, the sensor and its runs."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path.cwd() / DEFAULT_DAGSTER_HOME)))
     home.mkdir(parents=True, exist_ok=True)
+    _instance_config(home)
     # Dagster loads slowly: import it once the command runs, not for every CLI call.
     from dagster import DagsterInstance
 
@@ -39,6 +43,15 @@ def demo(cli: CliContext) -> None:
     _report(console, result, home)
     if not result.success:
         raise SystemExit(1)
+
+
+def _instance_config(home: Path) -> None:
+    """A home without ``dagster.yaml`` gets the project's (as ``make demo`` and ``make dev``
+    copy it: queued runs, one run per space, no telemetry) when this is a source checkout;
+    Dagster would otherwise warn and fall back to its own defaults."""
+    target = home / "dagster.yaml"
+    if not target.exists() and PROJECT_INSTANCE_YAML.is_file():
+        shutil.copyfile(PROJECT_INSTANCE_YAML, target)
 
 
 def output_console(file: IO[str] | None = None) -> Console:

@@ -65,6 +65,9 @@ def test_demo_then_the_ui_it_prints(tmp_path: Path) -> None:
     # Nothing raw from Dagster's loggers; the demo's deliberate warning says it is one.
     assert "dagster - INFO" not in output
     assert "BetaWarning" not in output
+    # The home got the project's instance config, as `make demo` gives it: no fallback warning.
+    assert (home / "dagster.yaml").read_text() == (PROJECT_ROOT / "dagster.yaml").read_text()
+    assert "No dagster instance configuration file" not in output
     assert "expected: the demo's faq.md has a rule without a path" in demo.stdout
     demo_runs = dict(RUN_LINE.findall(demo.stdout))
     assert sorted(demo_runs) == SPACES, demo.stdout
