@@ -15,7 +15,9 @@ restart lost nothing (a redelivery to the new replica is a duplicate), every pus
 space, and the run storage's start and end times show never two runs of one space at once.
 """
 
+import contextlib
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -49,6 +51,7 @@ from jrn_dagster_tests.support.github import (
     delivery_headers,
     encode,
     push_payload,
+    sha_for,
 )
 from jrn_dagster_tests.support.processes import ManagedProcess
 from jrn_dagster_tests.support.topology import (
@@ -63,6 +66,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 JOB = "cli_impact"
 SPACES = [API_SPACE, GUIDES_SPACE]
 PUSHES = 3
+# Few enough that the first tick reads them and the three pushes (EVENTS_PER_TICK is 200).
+IN_FLIGHT_DELIVERIES = 100
 RUNS_TIMEOUT_SECONDS = 360
 ENDED = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -164,6 +169,41 @@ def _push(deployment: Deployment, n: int) -> tuple[bytes, dict[str, str], str]:
     return body, delivery_headers(body), after
 
 
+def _deliver_while_stopping(stopping: Receiver, other: Receiver) -> list[str]:
+    """Deliveries posted one after another to ``stopping`` while it is stopped (SIGTERM): each
+    one it answered 2xx must be stored; each it did not answer is redelivered to ``other``, as
+    GitHub redelivers a failed delivery. Pushes of a repository no source follows: stored, and
+    no run. Returns their delivery ids."""
+    bodies = [
+        encode(push_payload(repo="unfollowed", before=sha_for(f"in-flight {n}")))
+        for n in range(IN_FLIGHT_DELIVERIES)
+    ]
+    headers = [delivery_headers(body) for body in bodies]
+    answered: dict[int, int] = {}
+    first_answer = threading.Event()
+
+    def post_all() -> None:
+        with httpx.Client(base_url=stopping.url, timeout=10) as client:
+            for n, body in enumerate(bodies):
+                with contextlib.suppress(httpx.TransportError):  # refused or cut
+                    answered[n] = client.post(
+                        WEBHOOK_PATH, content=body, headers=headers[n]
+                    ).status_code
+                first_answer.set()
+
+    poster = threading.Thread(target=post_all, name="in-flight deliveries")
+    poster.start()
+    first_answer.wait(timeout=30)
+    assert stopping.process.stop() == []  # stopped on SIGTERM, nothing killed
+    poster.join(timeout=120)
+    assert answered, "no delivery reached the replica before it stopped"
+    for n, body in enumerate(bodies):
+        if answered.get(n) not in (200, 201):
+            redelivered = _deliver(other, body, headers[n])
+            assert redelivered.status_code in (200, 201), redelivered.text
+    return [h["X-GitHub-Delivery"] for h in headers]
+
+
 def test_production_topology(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         _run(deployment, monkeypatch)
@@ -181,7 +221,7 @@ def _run(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
     body_2, headers_2, _ = _push(deployment, 2)
     stored = [_deliver(first, body_1, headers_1), _deliver(second, body_2, headers_2)]
     assert [answer.status_code for answer in stored] == [201, 201], [a.text for a in stored]
-    assert second.process.stop() == []  # stopped on SIGTERM, nothing killed
+    in_flight = _deliver_while_stopping(second, first)
     restarted = deployment.start_receiver("receiver-2-restarted")
     redelivered = _deliver(restarted, body_2, headers_2)
     assert redelivered.status_code == 200
@@ -191,9 +231,13 @@ def _run(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
     assert stored[2].status_code == 201, stored[2].text
     event_ids = [answer.json()["event_id"] for answer in stored]
     with deployment.database.unit_of_work() as uow:
-        events = uow.events.after(0, limit=100)
-    assert sorted(e.id for e in events) == sorted(event_ids)
-    assert len({e.delivery_id for e in events}) == PUSHES
+        events = uow.events.after(0, limit=1000)
+    pushes = [e for e in events if e.delivery_id not in in_flight]
+    assert sorted(e.id for e in pushes) == sorted(event_ids)
+    assert len({e.delivery_id for e in pushes}) == PUSHES
+    # Every delivery sent while a replica stopped is stored once: answered by it, or by the
+    # other replica when GitHub's redelivery went there.
+    assert sorted(e.delivery_id for e in events if e.delivery_id in in_flight) == sorted(in_flight)
 
     # Dagster starts; its first tick finds every push waiting: one run per push and space.
     webserver = deployment.start_dagster()
