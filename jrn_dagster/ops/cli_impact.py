@@ -16,7 +16,13 @@ from pydantic import Field
 
 from jrn_dagster import tags
 from jrn_dagster.domain.impact import ImpactReport
-from jrn_dagster.domain.steps import Checkouts, CliImpactJobParams, Proposals, SyncedDocs
+from jrn_dagster.domain.steps import (
+    Checkouts,
+    CliImpactJobParams,
+    Proposals,
+    SourceCheckout,
+    SyncedDocs,
+)
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.redaction import redact, redact_value
 from jrn_dagster.resources.agent import AgentResource
@@ -130,28 +136,61 @@ def clone(
             plan=plan,
             run_id=context.run_id,
         )
-    add_metadata(
-        context,
-        {
-            "mode": plan.mode.value,
-            "space": plan.space_slug,
-            "skip_reason": plan.skip_reason or "",
-            "sandbox_id": checkouts.sandbox_id or "",
-            "checkouts": [
-                {
-                    "source": c.plan.source_name,
-                    "branch": c.branch,
-                    "pushes": c.plan.event_ids,
-                    "head": c.range.head_sha,
-                    "base": c.range.base_sha,
-                    "comparison": c.range.comparison.describe(c.range.base_sha),
-                    "skipped": c.range.skip_reason or "",
-                }
-                for c in checkouts.sources
-            ],
-        },
-    )
+    add_metadata(context, clone_metadata(checkouts))
     return checkouts
+
+
+ALREADY_DONE = "already done: every push this run is for was processed before it started"
+NO_SANDBOX = "none: no source needed a checkout"
+NO_CHANGESET = "none: the run had nothing to process"
+
+
+def _checkout_outcome(checkout: SourceCheckout) -> str:
+    if checkout.already_done:
+        return ALREADY_DONE
+    if checkout.range.skip_reason:
+        return f"skipped: {checkout.range.skip_reason}"
+    return "processed"
+
+
+def run_skip_reason(checkouts: Checkouts) -> str | None:
+    """Why the run has nothing to do, in one sentence (None: it processes something)."""
+    if checkouts.plan.skip_reason:
+        return checkouts.plan.skip_reason
+    if checkouts.has_work:
+        return None
+    true_sources = checkouts.true_sources
+    if not true_sources:
+        return "no true source is bound to the space"
+    if all(c.already_done for c in true_sources):
+        return ALREADY_DONE
+    return "; ".join(f"{c.plan.source_name}: {_checkout_outcome(c)}" for c in true_sources)
+
+
+def clone_metadata(checkouts: Checkouts) -> dict[str, Any]:
+    """What the run did, plainly: ``outcome`` is ``processed`` or ``skipped``, and a skipped run
+    says why (``skip_reason``); no value is ever left blank (docs/operations.md#run-metadata)."""
+    skip_reason = run_skip_reason(checkouts)
+    plan = checkouts.plan
+    return {
+        "mode": plan.mode.value,
+        "space": plan.space_slug,
+        "outcome": "skipped" if skip_reason else "processed",
+        **({"skip_reason": skip_reason} if skip_reason else {}),
+        "sandbox_id": checkouts.sandbox_id or NO_SANDBOX,
+        "checkouts": [
+            {
+                "source": c.plan.source_name,
+                "branch": c.branch,
+                "pushes": c.plan.event_ids,
+                "head": c.range.head_sha,
+                "base": c.range.base_sha or "none: the whole head tree",
+                "comparison": c.range.comparison.describe(c.range.base_sha),
+                "outcome": _checkout_outcome(c),
+            }
+            for c in checkouts.sources
+        ],
+    }
 
 
 @op(description="Write the space's docs into the sandbox and record each doc's version.")
@@ -279,7 +318,7 @@ def advance_cursor(
     add_metadata(
         context,
         {
-            "changeset_id": changeset_id,
+            "changeset_id": NO_CHANGESET if changeset_id is None else changeset_id,
             "moves": [
                 {
                     "source": m.source_name,
@@ -287,9 +326,9 @@ def advance_cursor(
                     "space_status": m.space_status,
                     "covered_pushes": m.covered_events,
                     "binding_cursor": f"{m.binding_before} -> {m.binding_after}",
-                    "binding_note": m.binding_note,
+                    **({"binding_note": m.binding_note} if m.binding_note else {}),
                     "source_cursor": f"{m.source_before} -> {m.source_after}",
-                    "source_note": m.source_note,
+                    **({"source_note": m.source_note} if m.source_note else {}),
                 }
                 for m in report.moves
             ],
