@@ -16,6 +16,7 @@ def _summary(changeset: Changeset, slug: str) -> dict[str, object]:
         "id": changeset.id,
         "space": slug,
         "status": changeset.status.value,
+        "supersededBy": changeset.superseded_by,
         "docs": [d.path for d in changeset.docs],
         "summary": changeset.summary,
         "dagsterRunId": changeset.dagster_run_id,
@@ -44,8 +45,14 @@ def changesets_list(cli: CliContext, slug: str | None, status: str | None, as_js
         return
     echo_table(
         ["id", "space", "status", "docs", "summary"],
-        [[r["id"], r["space"], r["status"], len(r["docs"]), r["summary"]] for r in rows],  # type: ignore[arg-type]
+        [[c.id, slugs[c.space_id], _status(c), len(c.docs), c.summary] for c in found],
     )
+
+
+def _status(changeset: Changeset) -> str:
+    if changeset.superseded_by is not None:
+        return f"{changeset.status.value} by {changeset.superseded_by}"
+    return changeset.status.value
 
 
 @changesets.command("show")

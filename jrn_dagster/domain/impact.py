@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from pydantic import Field
+
 from jrn_dagster.domain.attention import ProblemCode
 from jrn_dagster.domain.base import CamelModel
 from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges, SourceRef
+from jrn_dagster.domain.covers import CoveredChange
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.frontmatter import ParsedDoc
 from jrn_dagster.domain.globs import MatchKind
@@ -70,6 +73,9 @@ class ImpactedDoc(CamelModel):
     jrn: str | None
     evidence: list[Evidence]
     evidence_total: int  # before the per-doc cap; len(evidence) when nothing was cut
+    # The ranges of the doc's open proposal, which this run's proposal takes over: a proposal
+    # covers them too (docs/decisions.md, "One open proposal per doc").
+    carried: list[CoveredChange] = Field(default_factory=list)
 
     def changed_files(self, source_name: str) -> list[str]:
         """The changed files in this doc's evidence for one source (what a notice lists)."""
@@ -93,6 +99,7 @@ class SourceSummary(CamelModel):
     changed_files: int
     full_tree: bool
     comparison: str | None = None
+    view_of: int | None = None  # a virtual source: the true source whose checkout it sees
 
 
 class ImpactCounts(CamelModel):
@@ -457,6 +464,7 @@ def _summary(change: SourceChanges) -> SourceSummary:
         changed_files=len(change.files),
         full_tree=bool(change.full_tree_reason),
         comparison=change.comparison,
+        view_of=change.source.view_of,
     )
 
 

@@ -4,10 +4,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from jrn_dagster.domain.base import Frozen
 from jrn_dagster.domain.coverage import Comparison, Extension
+from jrn_dagster.domain.covers import CoveredChange
 from jrn_dagster.domain.refs import is_zero_sha
 
 
@@ -191,12 +192,22 @@ class ChangesetStatus(StrEnum):
     EMPTY = "empty"  # the run had nothing to propose: recorded, so re-execution does not retry
     APPLIED = "applied"
     REJECTED = "rejected"
+    # A newer proposal for one of its docs took it over (``superseded_by``); docs/decisions.md
+    SUPERSEDED = "superseded"
 
 
 class ChangesetDoc(Record):
     path: str
     base_version: int | None  # None: the proposal creates the doc
     proposed_content: str
+    # The ranges (per source) the proposal covers, its predecessors' included; [] before they
+    # were recorded.
+    covers: list[CoveredChange] = Field(default_factory=list)
+
+    @field_validator("covers", mode="before")
+    @classmethod
+    def _no_covers(cls, value: object) -> object:
+        return [] if value is None else value
 
 
 class Changeset(Record):
@@ -209,3 +220,4 @@ class Changeset(Record):
     created_at: datetime
     decided_at: datetime | None
     docs: list[ChangesetDoc] = Field(default_factory=list)
+    superseded_by: int | None = None  # the changeset that took this one over

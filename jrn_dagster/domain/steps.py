@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from jrn_dagster.domain.base import Frozen
 from jrn_dagster.domain.coverage import CoveredRange, RangeDecision
+from jrn_dagster.domain.covers import CoveredChange
 from jrn_dagster.domain.refs import is_sha
 
 
@@ -169,6 +170,9 @@ class ProposedDoc(Frozen):
     path: str
     base_version: int | None
     content: str
+    # The ranges the proposal covers, those of the open proposal it takes over first
+    # (docs/decisions.md, "One open proposal per doc").
+    covers: list[CoveredChange] = Field(default_factory=list)
 
 
 class Proposals(Frozen):

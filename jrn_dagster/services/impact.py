@@ -78,7 +78,14 @@ def virtual_views(
         checkout = by_repo.get(RepoCoordinate.parse(source.repo).key)
         if checkout is not None:
             view = changes[checkout.plan.source_id].model_copy(
-                update={"source": SourceRef(id=source.id, name=source.name, kind="virtual")}
+                update={
+                    "source": SourceRef(
+                        id=source.id,
+                        name=source.name,
+                        kind="virtual",
+                        view_of=checkout.plan.source_id,
+                    )
+                }
             )
             views.append((view, checkout))
     return views
@@ -127,8 +134,31 @@ def analyse_impact(
     with database.unit_of_work() as uow:
         bound = uow.sources.bound_to(checkouts.plan.space_id)
     report = _report(sandbox, checkouts, bound, strict=strict)
+    report = _with_open_proposals(database, checkouts, report)
     _persist_report(database, checkouts, report)
     return report
+
+
+def _with_open_proposals(
+    database: Database, checkouts: Checkouts, report: ImpactReport
+) -> ImpactReport:
+    """Each impacted doc with an open proposal carries its ranges: this run's proposal takes it
+    over and covers them too (docs/decisions.md, "One open proposal per doc")."""
+    if not report.impacted:
+        return report
+    with database.unit_of_work() as uow:
+        open_proposals = uow.changesets.open_proposals(
+            checkouts.plan.space_id, [doc.path for doc in report.impacted]
+        )
+    if not open_proposals:
+        return report
+    impacted = [
+        doc.model_copy(update={"carried": open_proposals[doc.path].covers})
+        if doc.path in open_proposals
+        else doc
+        for doc in report.impacted
+    ]
+    return report.model_copy(update={"impacted": impacted})
 
 
 def _report(

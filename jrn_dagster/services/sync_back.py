@@ -1,4 +1,5 @@
-"""Proposals become one changeset per run key, whatever re-executes the run."""
+"""Proposals become one changeset per run key, whatever re-executes the run; a new changeset is
+the one open proposal of each of its docs (docs/decisions.md, "One open proposal per doc")."""
 
 from jrn_dagster.db.unit_of_work import Database, UnitOfWork
 from jrn_dagster.domain.records import Changeset, ChangesetDoc
@@ -48,11 +49,19 @@ def _write(
         space_id=checkouts.plan.space_id,
         summary=summarize(checkouts, proposals),
         docs=[
-            ChangesetDoc(path=d.path, base_version=d.base_version, proposed_content=d.content)
+            ChangesetDoc(
+                path=d.path,
+                base_version=d.base_version,
+                proposed_content=d.content,
+                covers=d.covers,
+            )
             for d in proposals.docs
         ],
         dagster_run_id=dagster_run_id,
     )
+    if created and uow.changesets.supersede_open(changeset.id):
+        # Done once, in the transaction that creates it: a re-execution finds it by its key.
+        changeset = uow.changesets.get(changeset.id)
     for checkout in checkouts.true_sources:
         if checkout.range_id is not None:
             uow.coverage.update_range(checkout.range_id, changeset_id=changeset.id)
