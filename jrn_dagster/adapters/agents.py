@@ -56,7 +56,8 @@ class NoticeAgent(Agent):
                         base_sha=base,
                         head_sha=head,
                         compare_url=compare,
-                        comparison=said.get(union.source_name) if union.ranges == 1 else None,
+                        # A rewrite in this run's range is worth telling, union or not.
+                        comparison=said.get(union.source_name),
                     )
                 except InvalidInputError as error:
                     warnings.append(f"{doc.path}: no notice added: {error}")
@@ -100,6 +101,8 @@ class CommandAgent(Agent):
         unisolated = sandbox.untrusted_isolation_warning()
         sandbox.write_file(REPORT_FILE, json.dumps(task.report.to_json_dict(), indent=2))
         repo_dirs = [sandbox.path(c.path) for c in task.checkouts.sources if c.path]
+        # The sources the rules name, checked out read-only for it to read (never proposed).
+        repo_dirs += [sandbox.path(c.path) for c in task.report.context_sources]
         try:
             result = sandbox.run_untrusted(
                 self.command,

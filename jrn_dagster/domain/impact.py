@@ -48,6 +48,8 @@ class ReportCode(StrEnum):
     AMBIGUOUS_SOURCE = "ambiguous_source"
     UNBOUND_SOURCE = "unbound_source"
     FULL_TREE = "full_tree"
+    # A source the rules name that the run could not check out for the agent to read
+    UNRESOLVED_SOURCE = "unresolved_source"
 
 
 class KeywordCheck(StrEnum):
@@ -102,6 +104,20 @@ class SourceSummary(CamelModel):
     view_of: int | None = None  # a virtual source: the true source whose checkout it sees
 
 
+class ContextSource(CamelModel):
+    """A bound source the rules name that the run does not analyse (another repository, or
+    another branch): checked out read-only at its branch head, for the agent to read
+    (docs/attention-rules.md, "Sources the rules name")."""
+
+    id: int
+    name: str
+    repo: str
+    branch: str
+    head_sha: str
+    path: str  # relative to the sandbox root
+    credential: str  # "integration NAME" or "anonymous"
+
+
 class ImpactCounts(CamelModel):
     docs_scanned: int
     docs_with_problems: int
@@ -118,6 +134,7 @@ class ImpactReport(CamelModel):
     impacted: list[ImpactedDoc]
     warnings: list[ReportWarning]
     counts: ImpactCounts
+    context_sources: list[ContextSource] = Field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")
@@ -553,6 +570,13 @@ def render_impact_markdown(report: ImpactReport, *, max_rows: int, max_warnings:
         f"Sources: {sources or 'none'}",
         "",
     ]
+    if report.context_sources:
+        context = ", ".join(
+            f"{table_cell(c.name)} ({table_cell(c.repo)} {table_cell(c.branch)} at "
+            f"{c.head_sha[:12]}, {table_cell(c.credential)})"
+            for c in report.context_sources
+        )
+        lines[4:4] = [f"Read-only for the agent: {context}", ""]
     if report.impacted:
         lines.extend(_evidence_rows(report, max_rows))
     else:

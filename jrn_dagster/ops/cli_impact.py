@@ -1,6 +1,7 @@
 """The ops of ``cli_impact``. Each is thin: it takes its resources, calls one service (which
 opens and commits its own unit of work), and attaches redacted metadata."""
 
+import os
 from typing import Any
 
 from dagster import (
@@ -16,7 +17,15 @@ from pydantic import Field
 
 from jrn_dagster import tags
 from jrn_dagster.domain.impact import ImpactReport
-from jrn_dagster.domain.steps import Checkouts, CliImpactJobParams, Proposals, SyncedDocs
+from jrn_dagster.domain.steps import (
+    ONBOARDING_ENV,
+    ONBOARDING_NOTE,
+    Checkouts,
+    CliImpactJobParams,
+    OnboardingMode,
+    Proposals,
+    SyncedDocs,
+)
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.redaction import redact, redact_value
 from jrn_dagster.resources.agent import AgentResource
@@ -48,12 +57,23 @@ class CliImpactConfig(Config):
     affectedSpaceIds: list[int] = Field(  # noqa: N815
         default_factory=list, description="every space the event fans out to"
     )
+    onboarding: str | None = Field(
+        default=None,
+        description="What the first run of a binding with no cursor (a branch's creation, a "
+        "space's first catch-up or backfill) does: 'baseline' records the head as covered and "
+        f"proposes nothing, 'review' proposes as any run. Empty: ${ONBOARDING_ENV}, else "
+        "'baseline' (docs/cursors.md, Onboarding).",
+    )
 
     def to_params(self) -> CliImpactJobParams | None:
         """None in catch-up mode; raises pydantic.ValidationError on inconsistent params."""
         if self.sourceId is None:
             return None
-        return CliImpactJobParams.model_validate(self.model_dump())
+        return CliImpactJobParams.model_validate(self.model_dump(exclude={"onboarding"}))
+
+    def onboarding_mode(self) -> OnboardingMode:
+        """This run's setting, else the code location's ``JRN_ONBOARDING``, else baseline."""
+        return OnboardingMode.parse(self.onboarding or os.environ.get(ONBOARDING_ENV))
 
     @classmethod
     def from_params(cls, params: CliImpactJobParams) -> dict[str, object]:
@@ -129,11 +149,13 @@ def clone(
             run_sandbox.git,
             plan=plan,
             run_id=context.run_id,
+            onboarding=config.onboarding_mode(),
         )
     add_metadata(
         context,
         {
             "mode": plan.mode.value,
+            "onboarding": _onboarding_note(checkouts),
             "space": plan.space_slug,
             "skip_reason": plan.skip_reason or "",
             "sandbox_id": checkouts.sandbox_id or "",
@@ -146,12 +168,22 @@ def clone(
                     "base": c.range.base_sha,
                     "comparison": c.range.comparison.describe(c.range.base_sha),
                     "skipped": c.range.skip_reason or "",
+                    "baseline": c.baseline,
                 }
                 for c in checkouts.sources
             ],
         },
     )
     return checkouts
+
+
+def _onboarding_note(checkouts: Checkouts) -> str:
+    baselines = [c.plan.source_name for c in checkouts.true_sources if c.baseline]
+    if not baselines:
+        return ""
+    if checkouts.onboarding_only:
+        return ONBOARDING_NOTE
+    return f"{ONBOARDING_NOTE} for {', '.join(sorted(set(baselines)))}"
 
 
 @op(description="Write the space's docs into the sandbox and record each doc's version.")
@@ -161,7 +193,7 @@ def sync_docs(
     database: DatabaseResource,
     run_sandbox: RunSandboxResource,
 ) -> SyncedDocs:
-    if not checkouts.has_work:
+    if not checkouts.to_review:  # nothing to analyse, or only baselines (onboarding)
         return SyncedDocs(docs=[])
     with failures_explained(context, "sync_docs"):
         sandbox = run_sandbox.for_step(context.run_id, checkouts)
@@ -182,17 +214,24 @@ def impact(
     database: DatabaseResource,
     run_sandbox: RunSandboxResource,
 ) -> ImpactReport:
-    if not checkouts.has_work:
+    if not checkouts.to_review:
         return empty_report(config.strict)
     with failures_explained(context, "impact"):
         sandbox = run_sandbox.for_step(context.run_id, checkouts, synced)
-        report = analyse_impact(database.database, sandbox, checkouts, strict=config.strict)
+        report = analyse_impact(
+            database.database,
+            sandbox,
+            checkouts,
+            strict=config.strict,
+            repositories=run_sandbox.git,
+        )
     add_metadata(
         context,
         {
             "impacted_docs": report.counts.impacted_docs,
             "changed_files": report.counts.changed_files,
             "warnings": len(report.warnings),
+            "context_sources": [c.name for c in report.context_sources],
             "report": MetadataValue.md(report.to_markdown()),
         },
     )
@@ -215,7 +254,7 @@ def agent(
     if not checkouts.has_work or not report.impacted:
         return Proposals(agent=chosen.name, docs=[])
     with failures_explained(context, "agent"):
-        sandbox = run_sandbox.for_step(context.run_id, checkouts, synced)
+        sandbox = run_sandbox.for_step(context.run_id, checkouts, synced, report.context_sources)
         proposals, warnings = run_agent(chosen, sandbox, checkouts, synced, report)
     for warning in warnings:
         context.log.warning(redact(warning))  # agent output: never trusted to be clean
@@ -251,6 +290,7 @@ def sync_back(
         {
             "changeset_id": changeset.id,
             "status": changeset.status.value,
+            "onboarding": _onboarding_note(checkouts),
             "created_now": created,
             "docs": [d.path for d in changeset.docs],
             "summary": changeset.summary,

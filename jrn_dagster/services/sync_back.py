@@ -3,7 +3,14 @@ the one open proposal of each of its docs (docs/decisions.md, "One open proposal
 
 from jrn_dagster.db.unit_of_work import Database, UnitOfWork
 from jrn_dagster.domain.records import Changeset, ChangesetDoc
-from jrn_dagster.domain.steps import Checkouts, PlanMode, Proposals, run_key
+from jrn_dagster.domain.steps import (
+    ONBOARDING_NOTE,
+    Checkouts,
+    PlanMode,
+    Proposals,
+    SourceCheckout,
+    run_key,
+)
 
 
 def changeset_key(checkouts: Checkouts) -> str:
@@ -20,14 +27,25 @@ def changeset_key(checkouts: Checkouts) -> str:
     return f"catch-up|{plan.space_slug}|{ranges}"
 
 
-def summarize(checkouts: Checkouts, proposals: Proposals) -> str:
-    ranges = "; ".join(
+def _ranges(checkouts: list[SourceCheckout]) -> str:
+    return "; ".join(
         f"{c.plan.source_name} {c.branch} "
         f"{(c.range.base_sha or 'root')[:12]}..{c.range.head_sha[:12]}"
-        for c in checkouts.true_sources
-        if c.needs_work
+        for c in checkouts
     )
-    return f"{len(proposals.docs)} doc(s) proposed by {proposals.agent} for {ranges}"
+
+
+def summarize(checkouts: Checkouts, proposals: Proposals) -> str:
+    parts = []
+    if checkouts.to_review:
+        parts.append(
+            f"{len(proposals.docs)} doc(s) proposed by {proposals.agent} for "
+            f"{_ranges(checkouts.to_review)}"
+        )
+    baselines = [c for c in checkouts.true_sources if c.needs_work and c.baseline]
+    if baselines:
+        parts.append(f"onboarding: {ONBOARDING_NOTE} for {_ranges(baselines)}")
+    return "; ".join(parts)
 
 
 def write_changeset(
