@@ -55,7 +55,7 @@ def _docs_naming(docs: Sequence[ParsedDoc], bound: Sequence[Source]) -> dict[str
     return naming
 
 
-def _integration_for(source: Source, integrations: Sequence[Integration]) -> Integration | None:
+def integration_for(source: Source, integrations: Sequence[Integration]) -> Integration | None:
     """The source's own integration when active, else an active one of the same host, else
     none (anonymous)."""
     active = [i for i in integrations if i.status is IntegrationStatus.ACTIVE]
@@ -120,7 +120,7 @@ def resolve_named_sources(
                 _warning(source, named, f"a run checks out at most {MAX_CONTEXT_SOURCES}")
             )
             continue
-        integration = _integration_for(source, integrations)
+        integration = integration_for(source, integrations)
         dest = context_dir(source, source.branch)
         try:
             checkout = repositories.check_out(
