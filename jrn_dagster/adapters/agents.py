@@ -5,11 +5,12 @@ docs/agents.md.
 
 import json
 import posixpath
-from collections import defaultdict
 
+from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.coverage import RangeDecision
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.notice import apply_notice
+from jrn_dagster.domain.proposals import checkout_of, doc_unions
 from jrn_dagster.domain.steps import REPOS_DIR
 from jrn_dagster.ports.agent import Agent, AgentOutcome, AgentTask
 from jrn_dagster.ports.sandbox import SandboxIsolationError
@@ -29,33 +30,37 @@ class NoticeAgent(Agent):
     compare link. Idempotent: the same range twice changes nothing more."""
 
     def update_docs(self, task: AgentTask) -> AgentOutcome:
-        checkouts = {c.plan.source_id: c for c in task.checkouts.true_sources}
         commits = {c.source_name: c for c in task.commits}
         warnings = []
         for doc in task.report.impacted:
-            changed_by_source: dict[int, list[str]] = defaultdict(list)
+            said: dict[str, str | None] = {}
             for evidence in doc.evidence:
-                if evidence.changed_file not in changed_by_source[evidence.source_id]:
-                    changed_by_source[evidence.source_id].append(evidence.changed_file)
+                checkout = checkout_of(evidence.source_id, task.report, task.checkouts)
+                if checkout is not None:
+                    said[evidence.source_name] = _said(checkout.range)
             path = posixpath.join(task.docs_dir, doc.path)
             content = task.sandbox.read_file(path).decode("utf-8")
             updated = content
-            for source_id, changed_files in sorted(changed_by_source.items()):
-                checkout = checkouts.get(source_id)
-                if checkout is None:  # evidence from a virtual view of a true checkout
-                    continue
-                base, head = checkout.range.base_sha, checkout.range.head_sha
-                coordinate = checkout.plan.coordinate
+            # One block per source (a virtual source seen through a true checkout included),
+            # spanning the ranges of the open proposal this one takes over.
+            for union in doc_unions(doc, task.report, task.checkouts):
+                base, head = union.base_sha, union.head_sha
                 try:
+                    compare = (
+                        RepoCoordinate.parse(union.repo).compare_url(base, head)
+                        if base and union.repo
+                        else None
+                    )
                     updated = apply_notice(
                         updated,
-                        source_name=checkout.plan.source_name,
-                        changed_files=changed_files,
+                        source_name=union.source_name,
+                        changed_files=union.changed_files,
                         base_sha=base,
                         head_sha=head,
-                        compare_url=coordinate.compare_url(base, head) if base else None,
-                        comparison=_said(checkout.range),
-                        commits=commits.get(checkout.plan.source_name),
+                        compare_url=compare,
+                        # A rewrite in this run's range is worth telling, union or not.
+                        comparison=said.get(union.source_name),
+                        commits=commits.get(union.source_name),
                     )
                 except InvalidInputError as error:
                     warnings.append(f"{doc.path}: no notice added: {error}")
@@ -108,6 +113,8 @@ class CommandAgent(Agent):
         unisolated = sandbox.untrusted_isolation_warning()
         sandbox.write_file(REPORT_FILE, json.dumps(task.report.to_json_dict(), indent=2))
         repo_dirs = [sandbox.path(c.path) for c in task.checkouts.sources if c.path]
+        # The sources the rules name, checked out read-only for it to read (never proposed).
+        repo_dirs += [sandbox.path(c.path) for c in task.report.context_sources]
         try:
             result = sandbox.run_untrusted(
                 self.command,

@@ -24,6 +24,7 @@ def _summary(changeset: Changeset, slug: str) -> dict[str, object]:
         "id": changeset.id,
         "space": slug,
         "status": changeset.status.value,
+        "supersededBy": changeset.superseded_by,
         "docs": [d.path for d in changeset.docs],
         "summary": changeset.summary,
         "dagsterRunId": changeset.dagster_run_id,
@@ -53,10 +54,16 @@ def changesets_list(cli: CliContext, slug: str | None, status: str | None, as_js
     echo_table(
         ["id", "space", "status", "docs", "summary"],
         [
-            [c.id, slugs[c.space_id], c.status.value, len(c.docs), terminal_safe(c.summary)]
+            [c.id, slugs[c.space_id], _status(c), len(c.docs), terminal_safe(c.summary)]
             for c in found
         ],
     )
+
+
+def _status(changeset: Changeset) -> str:
+    if changeset.superseded_by is not None:
+        return f"{changeset.status.value} by {changeset.superseded_by}"
+    return changeset.status.value
 
 
 @changesets.command("show")

@@ -1,6 +1,7 @@
 """The ops of ``cli_impact``. Each is thin: it takes its resources, calls one service (which
 opens and commits its own unit of work), and attaches redacted metadata."""
 
+import os
 from typing import Any
 
 from dagster import (
@@ -17,8 +18,11 @@ from pydantic import Field
 from jrn_dagster import tags
 from jrn_dagster.domain.impact import ImpactReport
 from jrn_dagster.domain.steps import (
+    ONBOARDING_ENV,
+    ONBOARDING_NOTE,
     Checkouts,
     CliImpactJobParams,
+    OnboardingMode,
     Proposals,
     SourceCheckout,
     SyncedDocs,
@@ -54,12 +58,23 @@ class CliImpactConfig(Config):
     affectedSpaceIds: list[int] = Field(  # noqa: N815
         default_factory=list, description="every space the event fans out to"
     )
+    onboarding: str | None = Field(
+        default=None,
+        description="What the first run of a binding with no cursor (a branch's creation, a "
+        "space's first catch-up or backfill) does: 'baseline' records the head as covered and "
+        f"proposes nothing, 'review' proposes as any run. Empty: ${ONBOARDING_ENV}, else "
+        "'baseline' (docs/cursors.md, Onboarding).",
+    )
 
     def to_params(self) -> CliImpactJobParams | None:
         """None in catch-up mode; raises pydantic.ValidationError on inconsistent params."""
         if self.sourceId is None:
             return None
-        return CliImpactJobParams.model_validate(self.model_dump())
+        return CliImpactJobParams.model_validate(self.model_dump(exclude={"onboarding"}))
+
+    def onboarding_mode(self) -> OnboardingMode:
+        """This run's setting, else the code location's ``JRN_ONBOARDING``, else baseline."""
+        return OnboardingMode.parse(self.onboarding or os.environ.get(ONBOARDING_ENV))
 
     @classmethod
     def from_params(cls, params: CliImpactJobParams) -> dict[str, object]:
@@ -135,6 +150,7 @@ def clone(
             run_sandbox.git,
             plan=plan,
             run_id=context.run_id,
+            onboarding=config.onboarding_mode(),
         )
     add_metadata(context, clone_metadata(checkouts))
     return checkouts
@@ -177,6 +193,7 @@ def clone_metadata(checkouts: Checkouts) -> dict[str, Any]:
         "space": plan.space_slug,
         "outcome": "skipped" if skip_reason else "processed",
         **({"skip_reason": skip_reason} if skip_reason else {}),
+        **({"onboarding": onboarding} if (onboarding := _onboarding_note(checkouts)) else {}),
         "sandbox_id": checkouts.sandbox_id or NO_SANDBOX,
         "checkouts": [
             {
@@ -187,10 +204,20 @@ def clone_metadata(checkouts: Checkouts) -> dict[str, Any]:
                 "base": c.range.base_sha or "none: the whole head tree",
                 "comparison": c.range.comparison.describe(c.range.base_sha),
                 "outcome": _checkout_outcome(c),
+                "baseline": c.baseline,
             }
             for c in checkouts.sources
         ],
     }
+
+
+def _onboarding_note(checkouts: Checkouts) -> str | None:
+    baselines = [c.plan.source_name for c in checkouts.true_sources if c.baseline]
+    if not baselines:
+        return None
+    if checkouts.onboarding_only:
+        return ONBOARDING_NOTE
+    return f"{ONBOARDING_NOTE} for {', '.join(sorted(set(baselines)))}"
 
 
 @op(description="Write the space's docs into the sandbox and record each doc's version.")
@@ -200,7 +227,7 @@ def sync_docs(
     database: DatabaseResource,
     run_sandbox: RunSandboxResource,
 ) -> SyncedDocs:
-    if not checkouts.has_work:
+    if not checkouts.to_review:  # nothing to analyse, or only baselines (onboarding)
         return SyncedDocs(docs=[])
     with failures_explained(context, "sync_docs"):
         sandbox = run_sandbox.for_step(context.run_id, checkouts)
@@ -221,17 +248,24 @@ def impact(
     database: DatabaseResource,
     run_sandbox: RunSandboxResource,
 ) -> ImpactReport:
-    if not checkouts.has_work:
+    if not checkouts.to_review:
         return empty_report(config.strict)
     with failures_explained(context, "impact"):
         sandbox = run_sandbox.for_step(context.run_id, checkouts, synced)
-        report = analyse_impact(database.database, sandbox, checkouts, strict=config.strict)
+        report = analyse_impact(
+            database.database,
+            sandbox,
+            checkouts,
+            strict=config.strict,
+            repositories=run_sandbox.git,
+        )
     add_metadata(
         context,
         {
             "impacted_docs": report.counts.impacted_docs,
             "changed_files": report.counts.changed_files,
             "warnings": len(report.warnings),
+            "context_sources": [c.name for c in report.context_sources],
             "report": MetadataValue.md(report.to_markdown()),
         },
     )
@@ -255,7 +289,7 @@ def agent(
     if not checkouts.has_work or not report.impacted:
         return Proposals(agent=chosen.name, docs=[])
     with failures_explained(context, "agent"):
-        sandbox = run_sandbox.for_step(context.run_id, checkouts, synced)
+        sandbox = run_sandbox.for_step(context.run_id, checkouts, synced, report.context_sources)
         proposals, warnings = run_agent(chosen, sandbox, checkouts, synced, report)
     for warning in warnings:
         context.log.warning(redact(warning))  # agent output: never trusted to be clean
@@ -294,6 +328,7 @@ def sync_back(
         {
             "changeset_id": changeset.id,
             "status": changeset.status.value,
+            "onboarding": _onboarding_note(checkouts),
             "created_now": created,
             "docs": [d.path for d in changeset.docs],
             "summary": changeset.summary,

@@ -7,6 +7,7 @@ config, hook or index flag it planted there is never acted on (``services/tree_d
 """
 
 from jrn_dagster.domain.impact import ImpactReport
+from jrn_dagster.domain.proposals import doc_covers
 from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, Proposals, SyncedDocs
 from jrn_dagster.ports.agent import Agent, AgentTask
 from jrn_dagster.ports.sandbox import Sandbox
@@ -35,6 +36,13 @@ def run_agent(
     after = digest_tree(sandbox)
     outside = changed_paths(before, after, ignore=(DOCS_DIR,))
     docs, refused = read_proposals(sandbox, synced, after)
+    impacted = {doc.path: doc for doc in report.impacted}
+    docs = [
+        d.model_copy(update={"covers": doc_covers(impacted[d.path], report, checkouts)})
+        if d.path in impacted
+        else d
+        for d in docs
+    ]
     rejected = sorted(outside + refused)
     if rejected:
         warnings.append(

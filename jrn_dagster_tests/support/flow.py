@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance, RunRequest, instance_for_test
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    RunRequest,
+    instance_for_test,
+)
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.local_git import clone_url_template
@@ -14,6 +21,8 @@ from jrn_dagster.demo.runner import RunOutcome, evaluate_sensor, requests_of, ru
 from jrn_dagster.demo.scenario import API_SPACE, DemoWorld, ensure_world
 from jrn_dagster.domain.event_cursor import EventCursor
 from jrn_dagster.domain.records import WebhookEvent
+from jrn_dagster.jobs import add_space_partition, cli_impact
+from jrn_dagster.resources import with_run_sandbox
 from jrn_dagster.resources.agent import NoticeAgentResource
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repositories import RepositoryAccessResource
@@ -75,3 +84,29 @@ def run_request(flow: Flow, request: RunRequest) -> RunOutcome:
     """Execute one requested run in process, as the daemon would."""
     [outcome] = run_requested(flow.instance, flow.resources, [request])
     return outcome
+
+
+def launch_catch_up(
+    flow: Flow, space: str, run_config: dict[str, Any] | None = None
+) -> ExecuteInProcessResult:
+    """A UI launch or a backfill of ``space``'s partition: the catch-up config, no event."""
+    add_space_partition(flow.instance, space)
+    job = Definitions(jobs=[cli_impact], resources=with_run_sandbox(flow.resources)).get_job_def(
+        cli_impact.name
+    )
+    return job.execute_in_process(
+        partition_key=space, instance=flow.instance, run_config=run_config, raise_on_error=False
+    )
+
+
+def step_metadata(instance: DagsterInstance, run_id: str, step_key: str) -> dict[str, Any]:
+    """The output metadata ``step_key`` attached in run ``run_id``."""
+    [output] = [
+        record.event_log_entry.dagster_event
+        for record in instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.STEP_OUTPUT
+        ).records
+        if record.event_log_entry.dagster_event
+        and record.event_log_entry.dagster_event.step_key == step_key
+    ]
+    return {key: value.value for key, value in output.step_output_data.metadata.items()}
