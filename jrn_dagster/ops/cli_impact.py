@@ -328,7 +328,7 @@ def sync_back(
         {
             "changeset_id": changeset.id,
             "status": changeset.status.value,
-            "onboarding": _onboarding_note(checkouts),
+            **({"onboarding": onboarding} if (onboarding := _onboarding_note(checkouts)) else {}),
             "created_now": created,
             "docs": [d.path for d in changeset.docs],
             "summary": changeset.summary,
