@@ -81,7 +81,8 @@ class CommandAgent(Agent):
     docs there), ``JRN_REPO_DIR`` (the first checkout) and ``JRN_REPO_DIRS`` (all, ':'-separated),
     plus ``env``, plus ``secret_env`` (the values of the variables ``JRN_AGENT_ENV_ALLOWLIST``
     names, e.g. an LLM API key) where the sandbox may give them (E2B: the VM holds nothing else;
-    the local sandbox refuses, ``Sandbox.untrusted_secrets_refusal``). It runs as an untrusted
+    the local sandbox only to an agent bubblewrap isolates, through a pipe, never on a command
+    line; ``Sandbox.untrusted_secrets_refusal``). It runs as an untrusted
     command (``Sandbox.run_untrusted``): on the local sandbox isolated with bubblewrap, on E2B in
     the VM, which holds no credential. Edits anywhere but the docs directory are discarded and
     reported. What it prints is redacted before it is shown anywhere.
@@ -121,7 +122,6 @@ class CommandAgent(Agent):
                 cwd=".",
                 env={
                     **self.env,
-                    **self.secret_env,
                     "JRN_REPORT_PATH": sandbox.path(REPORT_FILE),
                     "JRN_DOCS_DIR": sandbox.path(task.docs_dir),
                     "JRN_REPO_DIR": repo_dirs[0] if repo_dirs else sandbox.path(REPOS_DIR),
@@ -130,6 +130,7 @@ class CommandAgent(Agent):
                 timeout=self.timeout_seconds,
                 network=self.network,
                 check=True,
+                secret_env=self.secret_env,
             )
         finally:
             sandbox.remove(REPORT_FILE)  # the entry itself, should the agent make it a symlink

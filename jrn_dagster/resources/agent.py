@@ -47,8 +47,8 @@ class CommandAgentResource(AgentResource):
     env_allowlist: list[str] = Field(
         default_factory=list,
         description="Names of variables of the orchestrator's environment given to the command "
-        "(e.g. an LLM API key), read when the agent step runs. E2B only: the local sandbox "
-        "refuses to give secrets to a command agent (docs/agents.md).",
+        "(e.g. an LLM API key), read when the agent step runs. On the local sandbox only to an "
+        "agent bubblewrap isolates (docs/agents.md).",
     )
 
     def build(self) -> CommandAgent:
@@ -66,6 +66,11 @@ def allowed_environment(names: list[str], environ: Mapping[str, str]) -> dict[st
     step runs (never at import time), a missing one a clear error."""
     values = {}
     for name in names:
+        if name.startswith("JRN_"):
+            raise InvalidInputError(
+                f"JRN_AGENT_ENV_ALLOWLIST names {name}: the JRN_ settings are never given to an "
+                "agent"
+            )
         value = environ.get(name)
         if not value:
             raise InvalidInputError(

@@ -1,5 +1,9 @@
-"""``JRN_AGENT_ENV_ALLOWLIST``: named variables reach a command agent on E2B (the VM holds
-nothing else), for the agent step only; the local sandbox refuses to give them."""
+"""``JRN_AGENT_ENV_ALLOWLIST``: named variables reach a command agent, for the agent step only:
+on E2B (the VM holds nothing else) and on the local sandbox when bubblewrap isolates the agent
+(through a pipe, never on a command line); an unisolated local agent is refused them."""
+
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +15,7 @@ from jrn_dagster.ports.agent import AgentTask
 from jrn_dagster.ports.sandbox import Sandbox, SandboxIsolationError
 from jrn_dagster.redaction import REDACTED, redact
 from jrn_dagster.resources.agent import CommandAgentResource
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster.services.impact import empty_report
 
 LLM_KEY = "sk-allowed-for-the-agent-0123456789"
@@ -27,14 +32,15 @@ def _task(sandbox: Sandbox) -> AgentTask:
     )
 
 
-@pytest.fixture
-def allowlisted(monkeypatch: pytest.MonkeyPatch) -> CommandAgent:
+def _allowlisted(monkeypatch: pytest.MonkeyPatch, script: str) -> CommandAgent:
     monkeypatch.setenv("MY_LLM_KEY", LLM_KEY)
     monkeypatch.setenv("OTHER_SECRET", OTHER_SECRET)
     resource = agent_resource(
-        {"JRN_AGENT_COMMAND": "bash -c 'env > \"$JRN_DOCS_DIR/env.md\"'",
-         "JRN_AGENT_ENV_ALLOWLIST": " MY_LLM_KEY, "}
-    )  # fmt: skip
+        {
+            "JRN_AGENT_COMMAND": shlex.join(["bash", "-c", script]),
+            "JRN_AGENT_ENV_ALLOWLIST": " MY_LLM_KEY, ",
+        }
+    )
     assert isinstance(resource, CommandAgentResource)
     assert resource.env_allowlist == ["MY_LLM_KEY"]  # a name: the value is read at run time
     agent = resource.build()
@@ -42,19 +48,36 @@ def allowlisted(monkeypatch: pytest.MonkeyPatch) -> CommandAgent:
     return agent
 
 
-def test_the_listed_variables_reach_the_agent_on_e2b_and_are_refused_locally(
-    backend, sandbox: Sandbox, allowlisted: CommandAgent
+# What the agent sees: its environment, and the command line of PID 1 (bwrap on the local
+# sandbox: what every process of the machine could read in /proc/<bwrap's pid>/cmdline).
+SPY = 'env > "$JRN_DOCS_DIR/env.md"; tr "\\0" " " < /proc/1/cmdline > "$JRN_DOCS_DIR/cmdline.md"'
+
+
+def test_the_listed_variables_reach_the_agent_and_no_command_line(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    task = _task(sandbox)
-    if backend.kind == "local":
-        with pytest.raises(SandboxIsolationError, match="does not give secrets to a command"):
-            allowlisted.update_docs(task)
-        assert sandbox.list_files("docs") == ["readme.md"]  # nothing ran
-        return
-    allowlisted.update_docs(task)
+    _allowlisted(monkeypatch, SPY).update_docs(_task(sandbox))
     seen = sandbox.read_file("docs/env.md").decode()
     assert f"MY_LLM_KEY={LLM_KEY}" in seen.splitlines()
     assert OTHER_SECRET not in seen
+    assert LLM_KEY not in sandbox.read_file("docs/cmdline.md").decode()
+
+
+def test_an_unisolated_local_agent_is_refused_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resource = LocalSandboxResource(
+        base_dir=str(tmp_path / "sandboxes"),
+        bubblewrap_path=str(tmp_path / "no-bwrap"),
+        allow_unisolated_agent=True,
+    )
+    sandbox = resource.open("unisolated")
+    try:
+        with pytest.raises(SandboxIsolationError, match="only to an agent it isolates"):
+            _allowlisted(monkeypatch, SPY).update_docs(_task(sandbox))
+        assert sandbox.list_files("docs") == ["readme.md"]  # nothing ran
+    finally:
+        resource.release_all()
 
 
 @pytest.mark.parametrize("names", ["JRN_DATABASE_URL", "BAD-NAME", "A=B"])
