@@ -2,8 +2,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, String, column, func, or_, select, values
+from sqlalchemy.orm import Session, aliased
 
 from jrn_dagster.db.models import WebhookEventRow
 from jrn_dagster.db.upsert import insert_ignoring_conflicts
@@ -12,6 +12,9 @@ from jrn_dagster.domain.push import PushEvent, normalize_push
 from jrn_dagster.domain.records import Push, WebhookEvent
 
 PUSH_EVENT = "push"
+# Pushes per statement in ``previous_pushes``: 3 bound values each, far below the bound-parameter
+# limits of SQLite (32,766) and PostgreSQL (65,535).
+MAX_PUSHES_PER_STATEMENT = 5_000
 
 
 def push_facts(event_type: str, payload: Any, push: PushEvent | None) -> dict[str, Any]:
@@ -150,6 +153,42 @@ class WebhookEventRepository:
             .order_by(WebhookEventRow.id)
         )
         return [_push(row) for row in rows]
+
+    def previous_pushes(self, pushes: Sequence[tuple[int, str, str]]) -> dict[int, Push]:
+        """For each (event id, repository key, branch): the newest stored push to that branch
+        with a smaller id, if any. One statement for a whole tick (per
+        ``MAX_PUSHES_PER_STATEMENT``), on the ``(repo_key, branch, id)`` index."""
+        found: dict[int, Push] = {}
+        for start in range(0, len(pushes), MAX_PUSHES_PER_STATEMENT):
+            chunk = pushes[start : start + MAX_PUSHES_PER_STATEMENT]
+            asked = (
+                values(
+                    column("event_id", BigInteger),
+                    column("repo_key", String),
+                    column("branch", String),
+                    name="asked",
+                )
+                .data(list(chunk))
+                .cte("asked")
+            )
+            earlier = aliased(WebhookEventRow)
+            previous_id = (
+                select(func.max(earlier.id))
+                .where(
+                    earlier.repo_key == asked.c.repo_key,
+                    earlier.branch == asked.c.branch,
+                    earlier.id < asked.c.event_id,
+                )
+                .scalar_subquery()
+            )
+            rows = self._session.execute(
+                select(asked.c.event_id, *_PUSH_COLUMNS)
+                .select_from(asked)
+                .join(WebhookEventRow, WebhookEventRow.id == previous_id)
+            )
+            for event_id, *push in rows:
+                found[event_id] = _push(push)
+        return found
 
     def received(self, *, after_id: int, up_to_id: int) -> list[tuple[int, datetime]]:
         """(id, received time) of every event in ``(after_id, up_to_id]``, oldest first: where
