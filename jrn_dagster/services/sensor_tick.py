@@ -139,7 +139,9 @@ def _continues(last: _Pushed, item: _Pushed) -> bool:
 
 def _burst(pushes: list[_Pushed]) -> Burst:
     oldest, newest = pushes[0], pushes[-1]
-    params = newest.params.model_copy(update={"base_sha": oldest.params.base_sha})
+    params = newest.params
+    if oldest is not newest:
+        params = params.model_copy(update={"base_sha": oldest.params.base_sha})
     return Burst(
         params=params,
         event_ids=tuple(p.event_id for p in pushes),

@@ -2,19 +2,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, column, func, or_, select, values
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from jrn_dagster.db.models import WebhookEventRow
+from jrn_dagster.db.row_parameters import BIG_INTEGER, TEXT, row_parameters
 from jrn_dagster.db.upsert import insert_ignoring_conflicts
 from jrn_dagster.domain.errors import InvalidInputError, NotFoundError
 from jrn_dagster.domain.push import PushEvent, normalize_push
 from jrn_dagster.domain.records import Push, WebhookEvent
 
 PUSH_EVENT = "push"
-# Pushes per statement in ``previous_pushes``: 3 bound values each, far below the bound-parameter
-# limits of SQLite (32,766) and PostgreSQL (65,535).
-MAX_PUSHES_PER_STATEMENT = 5_000
 
 
 def push_facts(event_type: str, payload: Any, push: PushEvent | None) -> dict[str, Any]:
@@ -156,39 +154,32 @@ class WebhookEventRepository:
 
     def previous_pushes(self, pushes: Sequence[tuple[int, str, str]]) -> dict[int, Push]:
         """For each (event id, repository key, branch): the newest stored push to that branch
-        with a smaller id, if any. One statement for a whole tick (per
-        ``MAX_PUSHES_PER_STATEMENT``), on the ``(repo_key, branch, id)`` index."""
-        found: dict[int, Push] = {}
-        for start in range(0, len(pushes), MAX_PUSHES_PER_STATEMENT):
-            chunk = pushes[start : start + MAX_PUSHES_PER_STATEMENT]
-            asked = (
-                values(
-                    column("event_id", BigInteger),
-                    column("repo_key", String),
-                    column("branch", String),
-                    name="asked",
-                )
-                .data(list(chunk))
-                .cte("asked")
+        with a smaller id, if any. One statement for a whole tick, on the
+        ``(repo_key, branch, id)`` index."""
+        if not pushes:
+            return {}
+        asked = row_parameters(
+            self._session,
+            "asked",
+            [("event_id", BIG_INTEGER), ("repo_key", TEXT), ("branch", TEXT)],
+            pushes,
+        )
+        earlier = aliased(WebhookEventRow)
+        previous_id = (
+            select(func.max(earlier.id))
+            .where(
+                earlier.repo_key == asked.c.repo_key,
+                earlier.branch == asked.c.branch,
+                earlier.id < asked.c.event_id,
             )
-            earlier = aliased(WebhookEventRow)
-            previous_id = (
-                select(func.max(earlier.id))
-                .where(
-                    earlier.repo_key == asked.c.repo_key,
-                    earlier.branch == asked.c.branch,
-                    earlier.id < asked.c.event_id,
-                )
-                .scalar_subquery()
-            )
-            rows = self._session.execute(
-                select(asked.c.event_id, *_PUSH_COLUMNS)
-                .select_from(asked)
-                .join(WebhookEventRow, WebhookEventRow.id == previous_id)
-            )
-            for event_id, *push in rows:
-                found[event_id] = _push(push)
-        return found
+            .scalar_subquery()
+        )
+        rows = self._session.execute(
+            select(asked.c.event_id, *_PUSH_COLUMNS)
+            .select_from(asked)
+            .join(WebhookEventRow, WebhookEventRow.id == previous_id)
+        )
+        return {event_id: _push(push) for event_id, *push in rows}
 
     def received(self, *, after_id: int, up_to_id: int) -> list[tuple[int, datetime]]:
         """(id, received time) of every event in ``(after_id, up_to_id]``, oldest first: where

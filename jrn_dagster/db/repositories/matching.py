@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, String, and_, column, exists, or_, select, values
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from jrn_dagster.db.models import (
@@ -14,6 +14,7 @@ from jrn_dagster.db.models import (
     SourceRow,
     SpaceRow,
 )
+from jrn_dagster.db.row_parameters import BIG_INTEGER, TEXT, row_parameters
 from jrn_dagster.domain.matching import (
     BindingCandidate,
     InstallationNews,
@@ -22,12 +23,6 @@ from jrn_dagster.domain.matching import (
     RepositorySource,
 )
 from jrn_dagster.domain.records import IntegrationKind, IntegrationStatus
-
-# Targets per statement: 4 bound values each, far below the bound-parameter limits of SQLite
-# (32,766) and PostgreSQL (65,535). A sensor tick reads 200 events, so one statement.
-MAX_TARGETS_PER_STATEMENT = 5_000
-# VALUES rows cannot carry an untyped NULL on PostgreSQL; no GitHub installation has id 0.
-NO_INSTALLATION = 0
 
 
 class MatchingRepository:
@@ -48,35 +43,30 @@ class MatchingRepository:
         enabled bindings of non-archived spaces to enabled true sources of that repository and
         branch whose integration is active for the host (and installation, for apps).
 
-        One statement per ``MAX_TARGETS_PER_STATEMENT`` distinct targets, whatever the number
-        of events: the targets are a VALUES list joined to the sources (docs/contract.md#matching).
+        One statement, whatever the number of targets: the targets are a table (one bound
+        parameter per column, ``db/row_parameters.py``) joined to the sources
+        (docs/contract.md#matching).
         Virtual sources are excluded by the query itself (``integration_id IS NOT NULL`` is
         implied by the inner join and stated for the partial index), so they never reach code.
         """
         unique = list(dict.fromkeys(targets))
         found: dict[PushTarget, list[BindingCandidate]] = {target: [] for target in unique}
-        for start in range(0, len(unique), MAX_TARGETS_PER_STATEMENT):
-            chunk = unique[start : start + MAX_TARGETS_PER_STATEMENT]
-            for target, candidate in self._candidates(chunk):
+        if unique:
+            for target, candidate in self._candidates(unique):
                 found[target].append(candidate)
         return found
 
     def _candidates(self, targets: list[PushTarget]) -> list[tuple[PushTarget, BindingCandidate]]:
-        pushed = (
-            values(
-                column("repo_key", String),
-                column("host", String),
-                column("branch", String),
-                column("installation_id", BigInteger),
-                name="pushed",
-            )
-            .data(
-                [
-                    (t.repo_key, t.host, t.branch, t.installation_id or NO_INSTALLATION)
-                    for t in targets
-                ]
-            )
-            .cte("pushed")
+        pushed = row_parameters(
+            self._session,
+            "pushed",
+            [
+                ("repo_key", TEXT),
+                ("host", TEXT),
+                ("branch", TEXT),
+                ("installation_id", BIG_INTEGER),
+            ],
+            [(t.repo_key, t.host, t.branch, t.installation_id) for t in targets],
         )
         integration_matches = and_(
             IntegrationRow.id == SourceRow.integration_id,
@@ -136,7 +126,7 @@ class MatchingRepository:
         )
         return [
             (
-                PushTarget(repo_key, host, branch, installation_id or None),
+                PushTarget(repo_key, host, branch, installation_id),
                 BindingCandidate(
                     source_id=source_id,
                     integration_id=integration_id,
