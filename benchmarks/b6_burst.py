@@ -92,24 +92,32 @@ def store_pushes(database: Database, pushes: list[tuple[str, str]]) -> None:
 
 
 @contextmanager
-def dagster_instance_on_postgres() -> Iterator[DagsterInstance]:
+def empty_postgres_database() -> Iterator[str]:
+    """An empty database for Dagster's own storage (dagster-postgres migrates it), dropped
+    afterwards; its URL on psycopg2 (deploy/dagster.postgres.yaml says why)."""
     name = f"jrn_bench_dagster_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(POSTGRES_SERVER_URL, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    # dagster-postgres on psycopg2 (deploy/dagster.postgres.yaml says why).
-    url = (
-        make_url(POSTGRES_SERVER_URL)
-        .set(drivername="postgresql+psycopg2", database=name)
-        .render_as_string(False)
-    )
     try:
-        with instance_for_test(overrides={"storage": {"postgres": {"postgres_url": url}}}) as inst:
-            yield inst
+        yield (
+            make_url(POSTGRES_SERVER_URL)
+            .set(drivername="postgresql+psycopg2", database=name)
+            .render_as_string(False)
+        )
     finally:
         with psycopg.connect(POSTGRES_SERVER_URL, autocommit=True) as admin:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@contextmanager
+def dagster_instance_on_postgres() -> Iterator[DagsterInstance]:
+    with (
+        empty_postgres_database() as url,
+        instance_for_test(overrides={"storage": {"postgres": {"postgres_url": url}}}) as instance,
+    ):
+        yield instance
 
 
 def evaluate(instance: DagsterInstance, database: Database) -> tuple[SensorResult, float]:
@@ -160,7 +168,7 @@ def through_the_daemon(pushes: int, spaces: int) -> None:
     """Sensor ticks as the daemon runs them (docs/benchmarks.md, B6)."""
     with (
         scratch_postgres() as database,
-        scratch_postgres() as dagster_storage,
+        empty_postgres_database() as dagster_storage_url,
         tempfile.TemporaryDirectory() as root,
     ):
         populate(database, pushes=0, spaces=spaces)
@@ -174,7 +182,7 @@ def through_the_daemon(pushes: int, spaces: int) -> None:
         )
         env = {
             **clean_environment(),
-            **postgres_instance_environment(dagster_storage.url),
+            **postgres_instance_environment(dagster_storage_url),
             "DAGSTER_HOME": str(home),
             "JRN_DATABASE_URL": database.url,
             "JRN_SANDBOX": "local",
