@@ -15,6 +15,7 @@ from dagster import (
     instance_for_test,
 )
 
+import jrn_dagster.sensors
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.local_git import clone_url_template
 from jrn_dagster.demo.runner import RunOutcome, evaluate_sensor, requests_of, run_requested
@@ -69,15 +70,28 @@ def demo_flow(database: Database, tmp_path: Path) -> Iterator[Flow]:
 def space_request(
     flow: Flow, event: WebhookEvent | None = None, space: str = API_SPACE
 ) -> RunRequest:
-    """The run the sensor requests for ``space``: for ``event`` (a tick that reads exactly it),
-    or, without one, in a tick over every stored event."""
+    """The run the sensor requests for ``space``: for ``event`` (a tick that reads exactly it,
+    so that it is not coalesced with the pushes stored after it), or, without one, in a tick
+    over every stored event."""
     cursor = EventCursor(last_id=event.id - 1).serialize() if event else None
+    with _events_per_tick(1 if event else jrn_dagster.sensors.EVENTS_PER_TICK):
+        result = evaluate_sensor(flow.instance, flow.resources, cursor)
     [request] = [
         r
-        for r in requests_of(evaluate_sensor(flow.instance, flow.resources, cursor))
+        for r in requests_of(result)
         if r.partition_key == space and (event is None or r.tags[EVENT_ID] == str(event.id))
     ]
     return request
+
+
+@contextmanager
+def _events_per_tick(count: int) -> Iterator[None]:
+    saved = jrn_dagster.sensors.EVENTS_PER_TICK
+    jrn_dagster.sensors.EVENTS_PER_TICK = count
+    try:
+        yield
+    finally:
+        jrn_dagster.sensors.EVENTS_PER_TICK = saved
 
 
 def run_request(flow: Flow, request: RunRequest) -> RunOutcome:
