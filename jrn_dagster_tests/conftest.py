@@ -8,14 +8,13 @@ import pytest
 from jrn_dagster.db.migrate import upgrade
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster_tests.support.databases import (
+    DATABASE_KINDS,
     create_postgres_database,
     drop_postgres_database,
     empty_all_tables,
     migrated_sqlite_template,
     sqlite_copy,
 )
-
-DATABASE_KINDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(scope="session")

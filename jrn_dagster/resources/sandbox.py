@@ -14,7 +14,7 @@ of that step: jobs that share one sandbox across ops use the in-process executor
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
@@ -26,6 +26,7 @@ from jrn_dagster.adapters.local_sandbox import (
     LocalSandboxes,
 )
 from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.impact import ContextSource
 from jrn_dagster.domain.steps import Checkouts, SyncedDocs
 from jrn_dagster.ports.git import Repositories
 from jrn_dagster.ports.sandbox import Sandbox, SandboxError, SandboxGoneError, SandboxProvider
@@ -228,7 +229,11 @@ class RunSandboxResource(ConfigurableResource):
         return self._git
 
     def for_step(
-        self, run_id: str, checkouts: Checkouts, synced: SyncedDocs | None = None
+        self,
+        run_id: str,
+        checkouts: Checkouts,
+        synced: SyncedDocs | None = None,
+        context: Sequence[ContextSource] = (),
     ) -> Sandbox:
         if checkouts.sandbox_id is None:
             raise InvalidInputError("this run has no sandbox: its clone step checked nothing out")
@@ -239,5 +244,7 @@ class RunSandboxResource(ConfigurableResource):
                 "sandbox %s of the first attempt is gone: rebuilding it", checkouts.sandbox_id
             )
         sandbox = self.provider.open(run_id)
-        rebuild_sandbox(sandbox, self.database.database, self.git, checkouts, synced)
+        rebuild_sandbox(
+            sandbox, self.database.database, self.git, checkouts, synced, context=context
+        )
         return sandbox

@@ -19,8 +19,8 @@ from jrn_dagster.domain.impact import (
     prepare_rules,
 )
 from jrn_dagster.domain.impact_index import ancestor_prefixes
-from jrn_dagster_tests.domain.naive_impact import naive_matches, report_matches
-from jrn_dagster_tests.domain.test_frontmatter import alias_bomb
+from jrn_dagster_tests.support.naive_impact import naive_matches, report_matches
+from jrn_dagster_tests.support.yaml_bombs import alias_bomb
 
 API = SourceRef(id=1, name="api", kind="true")
 WEB = SourceRef(id=2, name="web", kind="true")

@@ -14,7 +14,7 @@ from jrn_dagster.webhooks.deliveries import Delivery, prepare_delivery
 from jrn_dagster.webhooks.group_commit import GroupCommitter
 from jrn_dagster.webhooks.store import StoredDelivery, store_delivery, store_group
 from jrn_dagster_tests.support.github import encode, installation_payload, push_payload, sha_for
-from jrn_dagster_tests.webhooks.conftest import stored_events
+from jrn_dagster_tests.support.receiver import stored_events
 
 
 def _push(delivery_id: str, after: str | None = None) -> Delivery:

@@ -25,8 +25,7 @@ from jrn_dagster_tests.support.github import (
     send_push,
     sign,
 )
-from jrn_dagster_tests.support.receiver import running_receiver
-from jrn_dagster_tests.webhooks.conftest import stored_events
+from jrn_dagster_tests.support.receiver import running_receiver, stored_events
 
 
 def test_a_valid_push_is_stored_once_with_the_headers_worth_keeping(

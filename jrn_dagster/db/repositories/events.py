@@ -3,10 +3,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from jrn_dagster.db.models import WebhookEventRow
+from jrn_dagster.db.row_parameters import BIG_INTEGER, TEXT, row_parameters
 from jrn_dagster.db.types import utcnow
 from jrn_dagster.db.upsert import conflict_free_insert, insert_ignoring_conflicts
 from jrn_dagster.domain.errors import InvalidInputError, NotFoundError
@@ -223,6 +224,35 @@ class WebhookEventRepository:
             .order_by(WebhookEventRow.id)
         )
         return [_push(row) for row in rows]
+
+    def previous_pushes(self, pushes: Sequence[tuple[int, str, str]]) -> dict[int, Push]:
+        """For each (event id, repository key, branch): the newest stored push to that branch
+        with a smaller id, if any. One statement for a whole tick, on the
+        ``(repo_key, branch, id)`` index."""
+        if not pushes:
+            return {}
+        asked = row_parameters(
+            self._session,
+            "asked",
+            [("event_id", BIG_INTEGER), ("repo_key", TEXT), ("branch", TEXT)],
+            pushes,
+        )
+        earlier = aliased(WebhookEventRow)
+        previous_id = (
+            select(func.max(earlier.id))
+            .where(
+                earlier.repo_key == asked.c.repo_key,
+                earlier.branch == asked.c.branch,
+                earlier.id < asked.c.event_id,
+            )
+            .scalar_subquery()
+        )
+        rows = self._session.execute(
+            select(asked.c.event_id, *_PUSH_COLUMNS)
+            .select_from(asked)
+            .join(WebhookEventRow, WebhookEventRow.id == previous_id)
+        )
+        return {event_id: _push(push) for event_id, *push in rows}
 
     def received(self, *, after_id: int, up_to_id: int) -> list[tuple[int, datetime]]:
         """(id, received time) of every event in ``(after_id, up_to_id]``, oldest first: where

@@ -20,13 +20,13 @@ from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.records import IntegrationStatus
 from jrn_dagster.ports.git import CredentialError
 from jrn_dagster.redaction import REDACTED, redact
-from jrn_dagster_tests.services.integration_records import (
+from jrn_dagster_tests.support.github_api import AppKeys, FakeGitHubAppApi, generate_app_keys
+from jrn_dagster_tests.support.integration_records import (
     APP_ID,
     INSTALLATION_ID,
     integration,
     token_integration,
 )
-from jrn_dagster_tests.support.github_api import AppKeys, FakeGitHubAppApi, generate_app_keys
 
 COORDINATE = RepoCoordinate.parse("github.com/acme/widgets")
 NO_WAIT = (0.0, 0.0, 0.0)

@@ -12,9 +12,9 @@ from jrn_dagster.adapters.git import clone_at
 from jrn_dagster.adapters.github import resolve_git_credential
 from jrn_dagster.domain.records import Integration
 from jrn_dagster.ports.git import CheckoutAuthError, CheckoutError
-from jrn_dagster_tests.services.integration_records import token_integration
 from jrn_dagster_tests.support.git_repos import RemoteRepo
 from jrn_dagster_tests.support.http_git import GitHttpServer
+from jrn_dagster_tests.support.integration_records import token_integration
 from jrn_dagster_tests.support.recording_sandbox import RecordingSandbox
 
 TOKEN = "ghs_secretcheckouttoken0123456789abcd"

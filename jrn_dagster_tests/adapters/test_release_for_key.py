@@ -1,6 +1,6 @@
 """A run's sandbox can be released by its key from another process (the failure sensor)."""
 
-from jrn_dagster_tests.resources.conftest import Backend
+from jrn_dagster_tests.support.sandboxes import Backend
 
 
 def test_release_for_key_from_a_fresh_resource(backend: Backend) -> None:

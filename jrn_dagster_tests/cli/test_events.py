@@ -16,8 +16,7 @@ from jrn_dagster_tests.support.github import (
     send_push,
     sha_for,
 )
-from jrn_dagster_tests.support.receiver import running_receiver
-from jrn_dagster_tests.webhooks.conftest import stored_events
+from jrn_dagster_tests.support.receiver import running_receiver, stored_events
 
 
 def _write(tmp_path: Path, body: bytes) -> str:

@@ -13,7 +13,7 @@ from jrn_dagster.ports.sandbox import (
     SandboxUnavailableError,
 )
 from jrn_dagster.resources.sandbox import LocalSandboxResource
-from jrn_dagster_tests.resources.processes import process_alive, wait_until_gone
+from jrn_dagster_tests.support.liveness import process_alive, wait_until_gone
 
 
 def test_default_base_dir_is_under_the_system_temp_dir() -> None:
@@ -111,9 +111,8 @@ def test_background_processes_do_not_outlive_their_command(
     resource: LocalSandboxResource,
 ) -> None:
     sandbox = resource.open("leftovers")
-    started = time.monotonic()
+    # Waiting for the background sleep would end in a SandboxTimeoutError after 30 s.
     result = sandbox.run(["bash", "-c", "sleep 300 & echo $!"], timeout=30)
-    assert time.monotonic() - started < 5
     assert wait_until_gone(int(result.stdout))
 
 

@@ -17,7 +17,7 @@ from jrn_dagster.ports.sandbox import (
     SandboxTimeoutError,
 )
 from jrn_dagster.resources.sandbox import LocalSandboxResource, sandbox_resource_from_env
-from jrn_dagster_tests.resources.processes import processes_with
+from jrn_dagster_tests.support.liveness import processes_with
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """The semantics every sandbox shares, checked on the local sandbox and on E2B (autospec'd SDK)."""
 
-import time
-
 import pytest
 
 from jrn_dagster.domain.errors import InvalidInputError
@@ -13,8 +11,8 @@ from jrn_dagster.ports.sandbox import (
     SandboxTimeoutError,
 )
 from jrn_dagster.redaction import REDACTED, register_secret
-from jrn_dagster_tests.resources.conftest import Backend
-from jrn_dagster_tests.resources.processes import wait_until_gone
+from jrn_dagster_tests.support.liveness import wait_until_gone
+from jrn_dagster_tests.support.sandboxes import Backend
 
 
 def test_run_returns_output_exit_code_and_duration(sandbox: Sandbox) -> None:
@@ -71,10 +69,8 @@ def test_a_missing_program_exits_127(sandbox: Sandbox) -> None:
 def test_timeout_stops_the_whole_process_tree(sandbox: Sandbox) -> None:
     # The grandchild ignores SIGTERM: only the SIGKILL that follows the grace period stops it.
     script = "(trap '' TERM; sleep 300) & echo $! > {pid_file}; wait"
-    started = time.monotonic()
     with pytest.raises(SandboxTimeoutError) as caught:
         sandbox.run_script(script, {"pid_file": "grandchild.pid"}, timeout=1)
-    assert time.monotonic() - started < 10
     assert "did not finish within 1 s" in str(caught.value)
     grandchild = int(sandbox.read_file("grandchild.pid"))
     assert wait_until_gone(grandchild), f"grandchild {grandchild} survived the timeout"

@@ -25,8 +25,8 @@ from jrn_dagster.ports.sandbox import (
 )
 from jrn_dagster.redaction import REDACTED, register_secret
 from jrn_dagster.resources.sandbox import E2BSandboxResource
-from jrn_dagster_tests.resources.conftest import make_e2b_resource
-from jrn_dagster_tests.resources.e2b_double import CLASS_CONNECT, CLASS_KILL, FakeE2BCloud
+from jrn_dagster_tests.support.e2b_double import CLASS_CONNECT, CLASS_KILL, FakeE2BCloud
+from jrn_dagster_tests.support.sandboxes import make_e2b_resource
 
 
 def test_create_sets_template_lifetime_key_and_idempotency_explicitly(

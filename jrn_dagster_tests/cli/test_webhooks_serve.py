@@ -29,8 +29,8 @@ from jrn_dagster_tests.support.receiver import (
     STARTUP_SECONDS,
     receiver_environment,
     serving_receiver_process,
+    stored_events,
 )
-from jrn_dagster_tests.webhooks.conftest import stored_events
 
 
 def _serve_once(database_url: str, secret: str | None) -> subprocess.CompletedProcess[str]:

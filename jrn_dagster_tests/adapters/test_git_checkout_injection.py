@@ -12,10 +12,10 @@ from jrn_dagster.adapters.github import GitCredential
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.resources.sandbox import E2BSandboxResource
-from jrn_dagster_tests.resources.conftest import make_e2b_resource
-from jrn_dagster_tests.resources.e2b_double import FakeE2BCloud
+from jrn_dagster_tests.support.e2b_double import FakeE2BCloud
 from jrn_dagster_tests.support.git_repos import RemoteRepo
 from jrn_dagster_tests.support.recording_sandbox import RecordingSandbox
+from jrn_dagster_tests.support.sandboxes import make_e2b_resource
 
 GOOD_SHA = "a" * 40
 TOKEN = GitCredential(
