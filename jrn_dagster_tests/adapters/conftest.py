@@ -1,5 +1,5 @@
-"""Adapter fixtures: a real remote repository, a real local sandbox, and the E2B sandbox on the
-autospec'd SDK. Every sandbox contract test runs against both sandboxes (``backend``)."""
+"""Sandbox fixtures: the local sandbox, and the E2B sandbox on the autospec'd SDK. Every sandbox
+contract test runs against both (``backend``)."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,20 +7,10 @@ from pathlib import Path
 import pytest
 
 from jrn_dagster.adapters import e2b_sandbox as e2b_module
-from jrn_dagster.adapters.local_sandbox import LocalSandbox
 from jrn_dagster.ports.sandbox import Sandbox
-from jrn_dagster.redaction import clear_registered_secrets
 from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster_tests.support.e2b_double import FakeE2BCloud
-from jrn_dagster_tests.support.git_repos import RemoteRepo, make_remote_repo
-from jrn_dagster_tests.support.recording_sandbox import RecordingSandbox
 from jrn_dagster_tests.support.sandboxes import Backend, make_e2b_resource
-
-
-@pytest.fixture(autouse=True)
-def _forget_secrets() -> Iterator[None]:
-    yield
-    clear_registered_secrets()
 
 
 @pytest.fixture
@@ -57,24 +47,3 @@ def sandbox(backend: Backend) -> Iterator[Sandbox]:
         yield opened
     finally:
         resource.release_all()
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> RemoteRepo:
-    return make_remote_repo(tmp_path / "git", "github.com/acme/widgets")
-
-
-@pytest.fixture
-def local_sandbox(tmp_path: Path) -> Iterator[LocalSandbox]:
-    resource = LocalSandboxResource(base_dir=str(tmp_path / "sandboxes"), kill_grace_seconds=1.0)
-    sandbox = resource.open("checkout-test")
-    assert isinstance(sandbox, LocalSandbox)
-    try:
-        yield sandbox
-    finally:
-        resource.release_all()
-
-
-@pytest.fixture
-def spy(local_sandbox: LocalSandbox) -> RecordingSandbox:
-    return RecordingSandbox(local_sandbox)
