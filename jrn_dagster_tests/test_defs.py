@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from dagster import Definitions, DynamicPartitionsDefinition
+from dagster import Definitions, DynamicPartitionsDefinition, EnvVar
 
 from jrn_dagster import definitions
 from jrn_dagster.adapters.agents import CommandAgent, NoticeAgent
@@ -12,7 +12,11 @@ from jrn_dagster.adapters.local_sandbox import LocalSandboxes
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.jobs import SPACES, cli_impact
 from jrn_dagster.ops.cli_impact import CliImpactConfig
-from jrn_dagster.resources.agent import CommandAgentResource, NoticeAgentResource
+from jrn_dagster.resources.agent import (
+    CommandAgentResource,
+    LLMAgentResource,
+    NoticeAgentResource,
+)
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.sandbox import (
     E2BSandboxResource,
@@ -31,6 +35,10 @@ SELECTING_ENV = [
     "JRN_AGENT_NETWORK",
     "E2B_API_KEY",
     "JRN_E2B_TEMPLATE",
+    "JRN_LLM_MODEL",
+    "JRN_LLM_BASE_URL",
+    "JRN_LLM_API_KEY_ENV",
+    "JRN_AGENT_ENV_ALLOWLIST",
 ]
 
 
@@ -131,6 +139,19 @@ def test_the_command_agent_is_selected_by_its_command(monkeypatch: pytest.Monkey
     assert agent.command == ["my-agent", "--apply", "two words"]
     assert agent.network is True
     assert isinstance(agent.build(), CommandAgent)
+
+
+def test_the_llm_agent_is_selected_by_its_model_and_takes_its_key_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JRN_LLM_MODEL", "gpt-4.1-mini")
+    monkeypatch.setenv("JRN_LLM_API_KEY_ENV", "TEAM_LLM_KEY")
+    resources = definitions.build_resources()
+    _loadable(resources)
+    agent = resources["agent"]
+    assert isinstance(agent, LLMAgentResource)
+    assert agent.model == "gpt-4.1-mini"
+    assert agent.api_key == EnvVar("TEAM_LLM_KEY")
 
 
 def test_a_local_sandbox_directory_and_the_unisolated_opt_in_come_from_the_environment(
