@@ -24,7 +24,7 @@ from wcmatch import _wcparse
 from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges, SourceRef
 from jrn_dagster.domain.frontmatter import ParsedDoc, parse_doc
 from jrn_dagster.domain.impact import build_impact_report
-from jrn_dagster_tests.domain.naive_impact import naive_matches, report_matches
+from jrn_dagster_tests.support.naive_impact import naive_matches, report_matches
 
 SERVICES = 200
 GROUPS = 50

@@ -5,13 +5,27 @@ Each sample pushes one commit to the demo repository, evaluates the sensor and r
 requested run for the ``api-docs`` space in process (SQLite, local sandbox). Baseline, in the
 same run: a job of six no-op ops, i.e. what Dagster costs per run with nothing to do.
 
-    .venv/bin/python -m benchmarks.b3_run_breakdown [--samples 5]
+Then the same run through Dagster's processes, on the code location ``jrn_dagster.definitions``
+(what a deployment runs), each sample a new push:
+
+- ``dagster job execute``: one process that imports the code location and executes the run;
+- launched: ``dagster job launch`` (which loads the code location in a code server) and the run
+  worker that the default run launcher starts (``dagster api execute_run``, which imports it
+  again), timed from the command's start to the run's end;
+- the import time of ``dagster`` alone and of the code location beyond it, in fresh processes.
+
+    .venv/bin/python -m benchmarks.b3_run_breakdown [--samples 5] [--process-samples 3]
 """
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +33,10 @@ from typing import Any
 from dagster import (
     DagsterEventType,
     DagsterInstance,
+    DagsterRunStatus,
     Definitions,
     In,
     Nothing,
-    instance_for_test,
     job,
     op,
 )
@@ -42,6 +56,21 @@ from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster.resources.sandbox import LocalSandboxResource
 
 SANDBOX_SECONDS: list[float] = []
+BIN = Path(sys.executable).parent
+# Launched runs start at once (the default run coordinator): the daemon's queue, which a
+# deployment uses (dagster.yaml), adds its polling interval and is not measured here.
+INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+"""
+LAUNCHED_RUN_TIMEOUT_SECONDS = 300
+_IMPORT_PROBE = (
+    "import time; t0 = time.perf_counter(); import dagster; t1 = time.perf_counter(); "
+    "import jrn_dagster.definitions; t2 = time.perf_counter(); print(t1 - t0, t2 - t1)"
+)
 
 
 def _timed(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,51 +116,140 @@ def step_seconds(instance: DagsterInstance, run_id: str) -> float:
     return total
 
 
+def import_seconds(environ: dict[str, str], samples: int) -> tuple[float, float]:
+    """Median (dagster alone, code location beyond it) over fresh processes."""
+    rows = []
+    for _ in range(samples):
+        out = subprocess.run(
+            [sys.executable, "-c", _IMPORT_PROBE],
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        rows.append((float(out[0]), float(out[1])))
+    dagster_alone, beyond = (statistics.median(column) for column in zip(*rows, strict=True))
+    return dagster_alone, beyond
+
+
+def run_in_processes(
+    instance: DagsterInstance, environ: dict[str, str], request: Any, *, launch: bool
+) -> float:
+    """Seconds from ``dagster job execute`` / ``dagster job launch`` starting to the run's end."""
+    run_id = str(uuid.uuid4())
+    tags = json.dumps({**request.tags, "dagster/partition": API_SPACE})
+    config = json.dumps({**request.run_config, "loggers": QUIET_CONSOLE})
+    location = ["-m", "jrn_dagster.definitions", "-j", cli_impact.name, "--tags", tags]
+    start = time.perf_counter()
+    if launch:
+        command = [str(BIN / "dagster"), "job", "launch", *location, "--config-json", config]
+        subprocess.run([*command, "--run-id", run_id], env=environ, check=True, **_QUIET)
+        while True:
+            run = instance.get_run_by_id(run_id)
+            if run is not None and run.is_finished:
+                break
+            if time.perf_counter() - start > LAUNCHED_RUN_TIMEOUT_SECONDS:
+                raise RuntimeError(f"launched run {run_id} did not finish: {run and run.status}")
+            time.sleep(0.02)
+    else:
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config_file:
+            config_file.write(config)  # JSON is YAML
+        command = [str(BIN / "dagster"), "job", "execute", *location, "-c", config_file.name]
+        subprocess.run(command, env=environ, check=True, **_QUIET)
+        Path(config_file.name).unlink()
+        [run] = instance.get_runs(limit=1)
+        run_id = run.run_id
+    elapsed = time.perf_counter() - start
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.status is not DagsterRunStatus.SUCCESS:
+        raise RuntimeError(f"run {run_id} did not succeed: {run and run.status}")
+    return elapsed
+
+
+_QUIET: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=5)
+    parser.add_argument("--process-samples", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, instance_for_test(temp_dir=tmp) as instance:
+    with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        database = Database(f"sqlite:///{root}/jrn.sqlite")
-        upgrade(database)
-        (root / "git").mkdir()
-        world = ensure_world(database, root / "git")
-        resources = {
-            "database": DatabaseResource(url=database.url),
-            "sandbox": LocalSandboxResource(base_dir=str(root / "sandboxes")),
-            "repository_access": RepositoryAccessResource(
-                clone_url_template=clone_url_template(root / "git")
-            ),
-            "agent": NoticeAgentResource(),
-        }
-        job_def = Definitions(jobs=[cli_impact], resources=with_run_sandbox(resources)).get_job_def(
-            "cli_impact"
+        home = root / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text(INSTANCE_YAML)
+        with DagsterInstance.from_config(str(home)) as instance:
+            rows, processes, imports = measure(root, home, instance, args)
+    report(rows, processes, imports)
+
+
+def measure(
+    root: Path, home: Path, instance: DagsterInstance, args: argparse.Namespace
+) -> tuple[list[tuple[float, ...]], dict[str, float], tuple[float, float]]:
+    database = Database(f"sqlite:///{root}/jrn.sqlite")
+    upgrade(database)
+    (root / "git").mkdir()
+    world = ensure_world(database, root / "git")
+    resources = {
+        "database": DatabaseResource(url=database.url),
+        "sandbox": LocalSandboxResource(base_dir=str(root / "sandboxes")),
+        "repository_access": RepositoryAccessResource(
+            clone_url_template=clone_url_template(root / "git")
+        ),
+        "agent": NoticeAgentResource(),
+    }
+    job_def = Definitions(jobs=[cli_impact], resources=with_run_sandbox(resources)).get_job_def(
+        "cli_impact"
+    )
+    six_noops.execute_in_process(instance=instance)  # warm both paths once
+    rows = []
+    for _ in range(args.samples + 1):
+        event = push_change(database, world)
+        tick = evaluate_sensor(instance, resources, EventCursor(last_id=event.id - 1).serialize())
+        [request] = [r for r in requests_of(tick) if r.partition_key == API_SPACE]
+        SANDBOX_SECONDS.clear()
+        start = time.perf_counter()
+        result = job_def.execute_in_process(
+            run_config={**request.run_config, "loggers": QUIET_CONSOLE},
+            partition_key=API_SPACE,
+            tags=request.tags,
+            instance=instance,
         )
-        six_noops.execute_in_process(instance=instance)  # warm both paths once
-        rows = []
-        for _ in range(args.samples + 1):
+        total = time.perf_counter() - start
+        steps = step_seconds(instance, result.run_id)
+        sandbox = sum(SANDBOX_SECONDS)
+        start = time.perf_counter()
+        six_noops.execute_in_process(instance=instance, run_config={"loggers": QUIET_CONSOLE})
+        baseline = time.perf_counter() - start
+        rows.append((total, total - steps, sandbox, steps - sandbox, baseline))
+    rows = rows[1:]  # the first run warms imports and caches
+
+    # The code location as a deployment loads it: everything from the environment.
+    environ = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "JRN_DATABASE_URL": database.url,
+        "JRN_CLONE_URL_TEMPLATE": clone_url_template(root / "git"),
+        "JRN_LOCAL_SANDBOX_DIR": str(root / "sandboxes"),
+    }
+    environ.pop("JRN_AGENT_COMMAND", None)
+    processes: dict[str, list[float]] = {"execute": [], "launch": []}
+    for _ in range(args.process_samples):
+        for path, seconds in processes.items():
             event = push_change(database, world)
             tick = evaluate_sensor(
                 instance, resources, EventCursor(last_id=event.id - 1).serialize()
             )
             [request] = [r for r in requests_of(tick) if r.partition_key == API_SPACE]
-            SANDBOX_SECONDS.clear()
-            start = time.perf_counter()
-            result = job_def.execute_in_process(
-                run_config={**request.run_config, "loggers": QUIET_CONSOLE},
-                partition_key=API_SPACE,
-                tags=request.tags,
-                instance=instance,
-            )
-            total = time.perf_counter() - start
-            steps = step_seconds(instance, result.run_id)
-            sandbox = sum(SANDBOX_SECONDS)
-            start = time.perf_counter()
-            six_noops.execute_in_process(instance=instance, run_config={"loggers": QUIET_CONSOLE})
-            baseline = time.perf_counter() - start
-            rows.append((total, total - steps, sandbox, steps - sandbox, baseline))
-        rows = rows[1:]  # the first run warms imports and caches
+            seconds.append(run_in_processes(instance, environ, request, launch=path == "launch"))
+    imports = import_seconds(environ, max(3, args.process_samples))
+    return rows, {path: statistics.median(s) for path, s in processes.items()}, imports
+
+
+def report(
+    rows: list[tuple[float, ...]], processes: dict[str, float], imports: tuple[float, float]
+) -> None:
     median = [statistics.median(column) for column in zip(*rows, strict=True)]
     total, overhead, sandbox, own, baseline = median
     print(f"B3 one cli_impact run (local sandbox, demo repository, SQLite), median of {len(rows)}:")
@@ -143,6 +261,13 @@ def main() -> None:
         f"  baseline (6 no-op ops): {baseline * 1000:7.0f} ms; "
         f"run / baseline = {total / baseline:.1f}x"
     )
+    dagster_alone, beyond = imports
+    print("The same run through Dagster's processes (code location jrn_dagster.definitions):")
+    print(f"  import dagster                 : {dagster_alone * 1000:7.0f} ms")
+    print(f"  import the code location beyond: {beyond * 1000:7.0f} ms")
+    for path, label in (("execute", "dagster job execute"), ("launch", "launched (job launch)")):
+        seconds = processes[path]
+        print(f"  {label:<31}: {seconds * 1000:7.0f} ms = {seconds / total:.1f}x in process")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -99,14 +100,31 @@ def receiver(url: str) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def timed(base_url: str, requests: list[LoadRequest], connections: int) -> tuple[float, Counter]:
+@dataclass(frozen=True)
+class Timing:
+    rate: float  # requests per second
+    p50_ms: float
+    p99_ms: float
+    statuses: Counter
+
+
+def timed(base_url: str, requests: list[LoadRequest], connections: int) -> Timing:
     url = httpx.URL(base_url)
+    latencies: list[float] = []
     started = time.perf_counter()
     statuses = asyncio.run(
-        send_concurrently(url.host, url.port or 80, requests, connections=connections)
+        send_concurrently(
+            url.host, url.port or 80, requests, connections=connections, latencies=latencies
+        )
     )
     elapsed = time.perf_counter() - started
-    return len(requests) / elapsed, Counter(statuses)
+    ordered = sorted(latencies)
+    return Timing(
+        rate=len(requests) / elapsed,
+        p50_ms=1000 * ordered[len(ordered) // 2],
+        p99_ms=1000 * ordered[min(len(ordered) - 1, round(0.99 * len(ordered)))],
+        statuses=Counter(statuses),
+    )
 
 
 def pings(count: int) -> list[LoadRequest]:
@@ -130,24 +148,20 @@ def stored_count(url: str) -> int:
         db.dispose()
 
 
-def run(kind: str, deliveries: int, redeliveries: int, connections: int) -> dict[str, float]:
+def run(kind: str, deliveries: int, redeliveries: int, connections: int) -> dict[str, Timing]:
     rng = random.Random(7)
     total = deliveries + redeliveries
     with database(kind) as url, receiver(url) as base_url:
         timed(base_url, pings(200), connections)  # warm up connections and code paths
-        baseline, ping_statuses = timed(base_url, pings(total), connections)
-        health, health_statuses = timed(
-            base_url, [LoadRequest("GET", "/healthz")] * total, connections
-        )
-        push_rate, push_statuses = timed(
-            base_url, pushes(deliveries, redeliveries, rng), connections
-        )
+        baseline = timed(base_url, pings(total), connections)
+        health = timed(base_url, [LoadRequest("GET", "/healthz")] * total, connections)
+        push = timed(base_url, pushes(deliveries, redeliveries, rng), connections)
         rows = stored_count(url)
-    assert ping_statuses == {200: total}, ping_statuses
-    assert health_statuses == {200: total}, health_statuses
-    assert push_statuses == {201: deliveries, 200: redeliveries}, push_statuses
+    assert baseline.statuses == {200: total}, baseline.statuses
+    assert health.statuses == {200: total}, health.statuses
+    assert push.statuses == {201: deliveries, 200: redeliveries}, push.statuses
     assert rows == deliveries, rows
-    return {"baseline": baseline, "health": health, "push": push_rate}
+    return {"baseline": baseline, "health": health, "push": push}
 
 
 def main() -> None:
@@ -164,13 +178,14 @@ def main() -> None:
     )
     print(
         f"{'database':<11} {'baseline req/s':>15} {'health req/s':>13} {'push req/s':>11} "
-        f"{'push/baseline':>14}"
+        f"{'push p50 ms':>12} {'push p99 ms':>12} {'push/baseline':>14}"
     )
     for kind in args.databases.split(","):
-        rates = run(kind, args.deliveries, args.redeliveries, args.connections)
+        timings = run(kind, args.deliveries, args.redeliveries, args.connections)
+        baseline, health, push = timings["baseline"], timings["health"], timings["push"]
         print(
-            f"{kind:<11} {rates['baseline']:>15.0f} {rates['health']:>13.0f} "
-            f"{rates['push']:>11.0f} {rates['push'] / rates['baseline']:>14.2f}"
+            f"{kind:<11} {baseline.rate:>15.0f} {health.rate:>13.0f} {push.rate:>11.0f} "
+            f"{push.p50_ms:>12.0f} {push.p99_ms:>12.0f} {push.rate / baseline.rate:>14.2f}"
         )
 
 

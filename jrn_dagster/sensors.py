@@ -31,18 +31,21 @@ EVENTS_PER_TICK = 200
 
 def run_request(run: PlannedRun) -> RunRequest:
     params = run.params
+    run_tags = {
+        tags.SOURCE_ID: str(params.source_id),
+        tags.SPACE: run.space_slug,
+        tags.EVENT_ID: str(run.event_id),
+        tags.HEAD_SHA: params.head_sha or "",
+        tags.INTEGRATION_ID: str(params.integration_id),
+        tags.MODE: "event",
+    }
+    if len(run.event_ids) > 1:  # a burst: the run claims and finishes every push it covers
+        run_tags[tags.EVENT_IDS] = ",".join(map(str, run.event_ids))
     return RunRequest(
         run_key=run.run_key,
         partition_key=run.space_slug,
         run_config={"ops": {"clone": {"config": CliImpactConfig.from_params(params)}}},
-        tags={
-            tags.SOURCE_ID: str(params.source_id),
-            tags.SPACE: run.space_slug,
-            tags.EVENT_ID: str(run.event_id),
-            tags.HEAD_SHA: params.head_sha or "",
-            tags.INTEGRATION_ID: str(params.integration_id),
-            tags.MODE: "event",
-        },
+        tags=run_tags,
     )
 
 
@@ -51,7 +54,8 @@ def run_request(run: PlannedRun) -> RunRequest:
     minimum_interval_seconds=15,
     default_status=DefaultSensorStatus.RUNNING,
     description="Matches stored webhook events to true sources and requests one cli_impact run "
-    "per affected space. Reads the application database; writes nothing to it.",
+    "per affected space and burst of pushes. Reads the application database; writes nothing "
+    "to it.",
 )
 def webhook_event_sensor(
     context: SensorEvaluationContext, database: DatabaseResource

@@ -1,21 +1,26 @@
-"""Shared fixtures. Every test that takes ``database`` runs on SQLite and on PostgreSQL."""
+"""Shared fixtures. Every test that takes ``database`` runs on SQLite and on PostgreSQL; ``remote``
+is a real git repository to clone, ``local_sandbox`` a real local sandbox."""
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from jrn_dagster.adapters.local_sandbox import LocalSandbox
 from jrn_dagster.db.migrate import upgrade
 from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.redaction import clear_registered_secrets
+from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster_tests.support.databases import (
+    DATABASE_KINDS,
     create_postgres_database,
     drop_postgres_database,
     empty_all_tables,
     migrated_sqlite_template,
     sqlite_copy,
 )
-
-DATABASE_KINDS = ["sqlite", "postgresql"]
+from jrn_dagster_tests.support.git_repos import RemoteRepo, make_remote_repo
+from jrn_dagster_tests.support.recording_sandbox import RecordingSandbox
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +70,30 @@ def _no_ambient_dagster_home(monkeypatch: pytest.MonkeyPatch) -> None:
     """CLI commands keep partitions on the instance in $DAGSTER_HOME: a developer's own
     instance must never receive a test's partitions. Tests that want one set it."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    yield
+    clear_registered_secrets()
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> RemoteRepo:
+    return make_remote_repo(tmp_path / "git", "github.com/acme/widgets")
+
+
+@pytest.fixture
+def local_sandbox(tmp_path: Path) -> Iterator[LocalSandbox]:
+    resource = LocalSandboxResource(base_dir=str(tmp_path / "sandboxes"), kill_grace_seconds=1.0)
+    sandbox = resource.open("checkout-test")
+    assert isinstance(sandbox, LocalSandbox)
+    try:
+        yield sandbox
+    finally:
+        resource.release_all()
+
+
+@pytest.fixture
+def spy(local_sandbox: LocalSandbox) -> RecordingSandbox:
+    return RecordingSandbox(local_sandbox)

@@ -5,14 +5,15 @@ docs/agents.md.
 
 import json
 import posixpath
-from collections import defaultdict
 
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.coverage import RangeDecision
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.notice import apply_notice
+from jrn_dagster.domain.proposals import checkout_of, doc_unions
 from jrn_dagster.domain.steps import REPOS_DIR
-from jrn_dagster.ports.agent import Agent, AgentTask
+from jrn_dagster.ports.agent import Agent, AgentOutcome, AgentTask
+from jrn_dagster.ports.sandbox import SandboxIsolationError
 from jrn_dagster.redaction import redact
 
 
@@ -25,41 +26,47 @@ def _said(commits: RangeDecision) -> str | None:
 
 class NoticeAgent(Agent):
     """The default agent; needs no LLM. Adds or refreshes one delimited "source changed" notice
-    per source in each impacted doc: the changed files, the commit range and a compare link.
-    Idempotent: the same range twice changes nothing more."""
+    per source in each impacted doc: the changed files, the commit range, its commits and a
+    compare link. Idempotent: the same range twice changes nothing more."""
 
-    def update_docs(self, task: AgentTask) -> list[str]:
-        checkouts = {c.plan.source_id: c for c in task.checkouts.true_sources}
+    def update_docs(self, task: AgentTask) -> AgentOutcome:
+        commits = {c.source_name: c for c in task.commits}
         warnings = []
         for doc in task.report.impacted:
-            changed_by_source: dict[int, list[str]] = defaultdict(list)
+            said: dict[str, str | None] = {}
             for evidence in doc.evidence:
-                if evidence.changed_file not in changed_by_source[evidence.source_id]:
-                    changed_by_source[evidence.source_id].append(evidence.changed_file)
+                checkout = checkout_of(evidence.source_id, task.report, task.checkouts)
+                if checkout is not None:
+                    said[evidence.source_name] = _said(checkout.range)
             path = posixpath.join(task.docs_dir, doc.path)
             content = task.sandbox.read_file(path).decode("utf-8")
             updated = content
-            for source_id, changed_files in sorted(changed_by_source.items()):
-                checkout = checkouts.get(source_id)
-                if checkout is None:  # evidence from a virtual view of a true checkout
-                    continue
-                base, head = checkout.range.base_sha, checkout.range.head_sha
-                coordinate = RepoCoordinate.parse(checkout.plan.repo)
+            # One block per source (a virtual source seen through a true checkout included),
+            # spanning the ranges of the open proposal this one takes over.
+            for union in doc_unions(doc, task.report, task.checkouts):
+                base, head = union.base_sha, union.head_sha
                 try:
+                    compare = (
+                        RepoCoordinate.parse(union.repo).compare_url(base, head)
+                        if base and union.repo
+                        else None
+                    )
                     updated = apply_notice(
                         updated,
-                        source_name=checkout.plan.source_name,
-                        changed_files=changed_files,
+                        source_name=union.source_name,
+                        changed_files=union.changed_files,
                         base_sha=base,
                         head_sha=head,
-                        compare_url=coordinate.compare_url(base, head) if base else None,
-                        comparison=_said(checkout.range),
+                        compare_url=compare,
+                        # A rewrite in this run's range is worth telling, union or not.
+                        comparison=said.get(union.source_name),
+                        commits=commits.get(union.source_name),
                     )
                 except InvalidInputError as error:
                     warnings.append(f"{doc.path}: no notice added: {error}")
             if updated != content:
                 task.sandbox.write_file(path, updated)
-        return warnings
+        return AgentOutcome(warnings=warnings)
 
 
 REPORT_FILE = "impact-report.json"
@@ -72,10 +79,13 @@ class CommandAgent(Agent):
 
     The command gets ``JRN_REPORT_PATH`` (the impact report as JSON), ``JRN_DOCS_DIR`` (edit the
     docs there), ``JRN_REPO_DIR`` (the first checkout) and ``JRN_REPO_DIRS`` (all, ':'-separated),
-    plus ``env``. It runs as an untrusted command (``Sandbox.run_untrusted``): on the local
-    sandbox isolated with bubblewrap, on E2B in the VM, which holds no credential. Edits anywhere
-    but the docs directory are discarded and reported. What it prints is redacted before it is
-    shown anywhere.
+    plus ``env``, plus ``secret_env`` (the values of the variables ``JRN_AGENT_ENV_ALLOWLIST``
+    names, e.g. an LLM API key) where the sandbox may give them (E2B: the VM holds nothing else;
+    the local sandbox only to an agent bubblewrap isolates, through a pipe, never on a command
+    line; ``Sandbox.untrusted_secrets_refusal``). It runs as an untrusted
+    command (``Sandbox.run_untrusted``): on the local sandbox isolated with bubblewrap, on E2B in
+    the VM, which holds no credential. Edits anywhere but the docs directory are discarded and
+    reported. What it prints is redacted before it is shown anywhere.
     """
 
     def __init__(
@@ -85,18 +95,27 @@ class CommandAgent(Agent):
         timeout_seconds: float = 900,
         env: dict[str, str] | None = None,
         network: bool = False,
+        secret_env: dict[str, str] | None = None,
     ) -> None:
         self.command = list(command)
         self.timeout_seconds = timeout_seconds
         self.env = dict(env or {})
         self.network = network
+        self.secret_env = dict(secret_env or {})
 
-    def update_docs(self, task: AgentTask) -> list[str]:
+    def update_docs(self, task: AgentTask) -> AgentOutcome:
         sandbox = task.sandbox
-        # Refuses before anything is written when the agent cannot be isolated.
+        # Refuses before anything is written when the agent cannot be isolated, or would have
+        # to be given secrets where they cannot be kept to it.
+        if self.secret_env:
+            refusal = sandbox.untrusted_secrets_refusal()
+            if refusal is not None:
+                raise SandboxIsolationError(refusal)
         unisolated = sandbox.untrusted_isolation_warning()
         sandbox.write_file(REPORT_FILE, json.dumps(task.report.to_json_dict(), indent=2))
         repo_dirs = [sandbox.path(c.path) for c in task.checkouts.sources if c.path]
+        # The sources the rules name, checked out read-only for it to read (never proposed).
+        repo_dirs += [sandbox.path(c.path) for c in task.report.context_sources]
         try:
             result = sandbox.run_untrusted(
                 self.command,
@@ -111,12 +130,14 @@ class CommandAgent(Agent):
                 timeout=self.timeout_seconds,
                 network=self.network,
                 check=True,
+                secret_env=self.secret_env,
             )
         finally:
             sandbox.remove(REPORT_FILE)  # the entry itself, should the agent make it a symlink
         tail = result.stderr.strip().splitlines()[-STDERR_LINES_SHOWN:]
         warnings = [unisolated] if unisolated else []
         # Redacted before it is cut: a cut could leave a secret's first half unrecognised.
-        return warnings + [
-            f"agent stderr: {redact(line)[:MAX_WARNING_CHARS]}" for line in tail if line.strip()
-        ]
+        return AgentOutcome(
+            warnings=warnings
+            + [f"agent stderr: {redact(line)[:MAX_WARNING_CHARS]}" for line in tail if line.strip()]
+        )

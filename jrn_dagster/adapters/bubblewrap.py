@@ -97,6 +97,7 @@ def bubblewrap_argv(
     env: Mapping[str, str],
     network: bool,
     read_only: Sequence[str] = (),
+    args_fd: int | None = None,
 ) -> list[str]:
     """``bwrap`` options that run ``argv`` in ``cwd`` with only ``writable`` (a directory, and
     the path it appears at inside) writable and ``env`` as its whole environment. Run the result
@@ -113,6 +114,9 @@ def bubblewrap_argv(
     args += ["--bind", *writable, "--chdir", cwd, "--clearenv"]
     for name, value in env.items():
         args += ["--setenv", name, value]
+    if args_fd is not None:
+        # More options (the secrets' --setenv) read from a pipe: never on a command line.
+        args += ["--args", str(args_fd)]
     return [*args, "--", *argv]
 
 

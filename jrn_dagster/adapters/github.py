@@ -13,9 +13,8 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import httpx
-import jwt
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from jrn_dagster.domain.coordinates import RepoCoordinate
@@ -23,17 +22,29 @@ from jrn_dagster.domain.records import Integration, IntegrationKind, Integration
 from jrn_dagster.ports.git import CredentialError
 from jrn_dagster.redaction import redact, register_secret
 
+if TYPE_CHECKING:
+    # httpx (with rich and pygments) and PyJWT (with cryptography) are imported when a token is
+    # minted, not when the code location loads (docs/operations.md#start-up-time).
+    import httpx
+
 logger = logging.getLogger(__name__)
 
 # GitHub rejects a JWT issued in the future or valid for more than 10 minutes. Backdating absorbs
 # clock drift between us and GitHub; 9 minutes of validity keeps exp - iat under the limit.
 JWT_BACKDATE_SECONDS = 60
 JWT_VALIDITY_SECONDS = 540
-HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+HTTP_TIMEOUT_SECONDS = 10.0
+HTTP_CONNECT_TIMEOUT_SECONDS = 5.0
 # Waits between attempts: 4 attempts in all for transport errors, 429 and 5xx.
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (0.5, 2.0, 5.0)
 MAX_RETRY_AFTER_SECONDS = 30.0
 API_VERSION = "2022-11-28"
+
+
+def _http_timeout() -> "httpx.Timeout":
+    import httpx
+
+    return httpx.Timeout(HTTP_TIMEOUT_SECONDS, connect=HTTP_CONNECT_TIMEOUT_SECONDS)
 
 
 class InstallationToken(BaseModel):
@@ -53,6 +64,8 @@ def app_jwt(
         "exp": issued + JWT_BACKDATE_SECONDS + JWT_VALIDITY_SECONDS,
         "iss": str(app_id),
     }
+    import jwt
+
     try:
         token = jwt.encode(payload, private_key, algorithm="RS256")
     except (ValueError, TypeError, jwt.PyJWTError):
@@ -66,7 +79,7 @@ def app_jwt(
     return token
 
 
-def _github_message(response: httpx.Response) -> str:
+def _github_message(response: "httpx.Response") -> str:
     try:
         body = response.json()
         message = body.get("message") if isinstance(body, dict) else None
@@ -77,7 +90,7 @@ def _github_message(response: httpx.Response) -> str:
 
 
 def _rejection(
-    response: httpx.Response, *, app_id: int, installation_id: int, key_env: str, repository: str
+    response: "httpx.Response", *, app_id: int, installation_id: int, key_env: str, repository: str
 ) -> CredentialError:
     status = response.status_code
     said = _github_message(response)
@@ -106,14 +119,14 @@ def _rejection(
     return CredentialError(message, retryable=False)
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _retry_after(response: "httpx.Response") -> float:
     try:
         return min(float(response.headers.get("retry-after", "0")), MAX_RETRY_AFTER_SECONDS)
     except ValueError:
         return 0.0
 
 
-def _parse_token(response: httpx.Response, url: str) -> InstallationToken:
+def _parse_token(response: "httpx.Response", url: str) -> InstallationToken:
     try:
         body = response.json()
         token = body["token"]
@@ -132,7 +145,7 @@ def _parse_token(response: httpx.Response, url: str) -> InstallationToken:
 
 
 def _attempt(
-    client: httpx.Client,
+    client: "httpx.Client",
     url: str,
     body: dict[str, object],
     *,
@@ -144,6 +157,8 @@ def _attempt(
 ) -> InstallationToken | tuple[CredentialError, float]:
     """One request: the token, or a retryable failure and the wait GitHub asked for. Failures
     that must not be retried are raised."""
+    import httpx
+
     headers = {
         "Accept": "application/vnd.github+json",
         "Authorization": f"Bearer {app_jwt(app_id, private_key, private_key_env)}",
@@ -151,7 +166,7 @@ def _attempt(
         "User-Agent": "jrn-dagster",
     }
     try:
-        response = client.post(url, json=body, headers=headers, timeout=HTTP_TIMEOUT)
+        response = client.post(url, json=body, headers=headers, timeout=_http_timeout())
     except httpx.TransportError as error:
         return CredentialError(
             f"cannot reach {url}: {type(error).__name__}: {error}", retryable=True
@@ -181,7 +196,7 @@ def mint_installation_token(
     private_key_env: str,
     repository: str,
     api_base_url: str,
-    http_client: httpx.Client | None = None,
+    http_client: "httpx.Client | None" = None,
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     sleep: Callable[[float], None] = time.sleep,
 ) -> InstallationToken:
@@ -195,7 +210,12 @@ def mint_installation_token(
         "repositories": [repository],
         "permissions": {"contents": "read"},
     }
-    client = http_client or httpx.Client(timeout=HTTP_TIMEOUT)
+    if http_client is None:
+        import httpx
+
+        client = httpx.Client(timeout=_http_timeout())
+    else:
+        client = http_client
 
     def attempt() -> InstallationToken | tuple[CredentialError, float]:
         return _attempt(
@@ -283,7 +303,7 @@ def resolve_git_credential(
     coordinate: RepoCoordinate,
     *,
     environ: Mapping[str, str] = os.environ,
-    http_client: httpx.Client | None = None,
+    http_client: "httpx.Client | None" = None,
     api_base_url: str | None = None,
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
 ) -> GitCredential:

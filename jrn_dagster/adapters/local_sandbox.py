@@ -24,6 +24,8 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +38,7 @@ from jrn_dagster.adapters.bubblewrap import (
     default_bubblewrap,
 )
 from jrn_dagster.adapters.process_group import KILL_GRACE_SECONDS, run_in_process_group
+from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.ports.sandbox import (
     CommandResult,
     Sandbox,
@@ -60,6 +63,39 @@ UNISOLATED_WARNING = (
     + " is set): it can read every file and process environment of the user running Dagster, "
     "the git credentials included (docs/sandboxes.md)"
 )
+
+
+# A pipe's buffer holds this much without a reader (Linux: 64 KiB): the options are written
+# whole before bwrap starts.
+MAX_SECRET_OPTIONS_BYTES = 60_000
+
+
+@contextmanager
+def _options_pipe(secret_env: Mapping[str, str]) -> Iterator[int | None]:
+    """The read end of a pipe holding ``--setenv NAME VALUE`` for each secret, NUL-separated, as
+    ``bwrap --args FD`` reads them; None without secrets. Closed when the command is done."""
+    if not secret_env:
+        yield None
+        return
+    payload = b"".join(
+        b"\0".join([b"--setenv", name.encode(), value.encode()]) + b"\0"
+        for name, value in secret_env.items()
+    )
+    if len(payload) > MAX_SECRET_OPTIONS_BYTES:
+        raise InvalidInputError(
+            f"the agent's secret variables add up to {len(payload):,} bytes: over the limit of "
+            f"{MAX_SECRET_OPTIONS_BYTES:,}"
+        )
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, payload)
+        os.close(write_fd)
+        write_fd = -1
+        yield read_fd
+    finally:
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
 
 
 @dataclass(frozen=True)
@@ -210,10 +246,32 @@ class LocalSandbox(Sandbox):
             "unisolated, able to read this machine's secrets (docs/sandboxes.md)"
         )
 
+    def untrusted_secrets_refusal(self) -> str | None:
+        # Isolated, secrets reach the agent through a pipe bubblewrap reads its options from
+        # (``--args FD``): never on a command line, never in the orchestrator's /proc. Unisolated,
+        # the agent can read everything anyway: no secret is handed to it as well.
+        if check_bubblewrap(self._isolation.bubblewrap, self._isolation.read_only_paths).available:
+            return None
+        return (
+            "the local sandbox gives secrets (JRN_AGENT_ENV_ALLOWLIST) only to an agent it "
+            "isolates with bubblewrap, which cannot work here. Run the agent on E2B "
+            "(JRN_SANDBOX=e2b), make bubblewrap work, or empty JRN_AGENT_ENV_ALLOWLIST "
+            "(docs/agents.md)"
+        )
+
     def _execute_untrusted(
-        self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float, network: bool
+        self,
+        argv: list[str],
+        *,
+        cwd: str,
+        env: dict[str, str],
+        timeout: float,
+        network: bool,
+        secret_env: dict[str, str],
     ) -> CommandResult:
         if self.untrusted_isolation_warning() is not None:
+            if secret_env:  # run_untrusted refuses first; never hand secrets to it unisolated
+                raise SandboxIsolationError(self.untrusted_secrets_refusal() or "unisolated")
             logger.warning("%s", UNISOLATED_WARNING)
             return self._execute(argv, cwd=cwd, env=env, timeout=timeout)
         directory = self._local(cwd)
@@ -221,17 +279,28 @@ class LocalSandbox(Sandbox):
             raise SandboxFileNotFoundError(cwd)
         environment = minimal_environment(AGENT_HOME, SCRATCH_DIR)
         environment.update(env)
-        isolated = bubblewrap_argv(
-            self._isolation.bubblewrap or "bwrap",
-            argv,
-            writable=(str(Path(self.root).resolve()), self.root),
-            cwd=cwd,
-            env=environment,
-            network=network,
-            read_only=self._isolation.read_only_paths,
-        )
-        # bwrap starts from an empty environment: inside, /proc/1/environ is bwrap's own.
-        return self._outcome(argv, isolated, cwd=directory, env={}, timeout=timeout)
+        for name in secret_env:
+            environment.pop(name, None)  # the secret's own --setenv comes after, from the pipe
+        with _options_pipe(secret_env) as args_fd:
+            isolated = bubblewrap_argv(
+                self._isolation.bubblewrap or "bwrap",
+                argv,
+                writable=(str(Path(self.root).resolve()), self.root),
+                cwd=cwd,
+                env=environment,
+                network=network,
+                read_only=self._isolation.read_only_paths,
+                args_fd=args_fd,
+            )
+            # bwrap starts from an empty environment: inside, /proc/1/environ is bwrap's own.
+            return self._outcome(
+                argv,
+                isolated,
+                cwd=directory,
+                env={},
+                timeout=timeout,
+                pass_fds=() if args_fd is None else (args_fd,),
+            )
 
     def _outcome(
         self,
@@ -241,9 +310,15 @@ class LocalSandbox(Sandbox):
         cwd: Path,
         env: dict[str, str],
         timeout: float,
+        pass_fds: tuple[int, ...] = (),
     ) -> CommandResult:
         outcome = run_in_process_group(
-            command, cwd=str(cwd), env=env, timeout=timeout, kill_grace=self._kill_grace
+            command,
+            cwd=str(cwd),
+            env=env,
+            timeout=timeout,
+            kill_grace=self._kill_grace,
+            pass_fds=pass_fds,
         )
         stdout = outcome.stdout.decode("utf-8", errors="replace")
         stderr = outcome.stderr.decode("utf-8", errors="replace")

@@ -99,6 +99,7 @@ def run_in_process_group(
     env: Mapping[str, str],
     timeout: float,
     kill_grace: float = KILL_GRACE_SECONDS,
+    pass_fds: Sequence[int] = (),
 ) -> ProcessOutcome:
     started = time.monotonic()
     try:
@@ -111,6 +112,7 @@ def run_in_process_group(
             stderr=subprocess.PIPE,
             start_new_session=True,
             close_fds=True,
+            pass_fds=tuple(pass_fds),
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as error:
         # The shell's conventions, so a missing program looks the same here and in E2B.

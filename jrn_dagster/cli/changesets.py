@@ -1,7 +1,15 @@
 import click
 
 from jrn_dagster.cli.context import CliContext, echo_json, echo_table, fail, pass_cli
-from jrn_dagster.domain.records import Changeset, ChangesetStatus
+from jrn_dagster.cli.review import styled_diff_line
+from jrn_dagster.domain.records import Changeset, ChangesetStatus, Doc
+from jrn_dagster.domain.review import (
+    commit_lines,
+    doc_state,
+    evidence_text,
+    terminal_safe,
+    unified_diff,
+)
 
 EXIT_CONFLICT = 3
 
@@ -16,6 +24,7 @@ def _summary(changeset: Changeset, slug: str) -> dict[str, object]:
         "id": changeset.id,
         "space": slug,
         "status": changeset.status.value,
+        "supersededBy": changeset.superseded_by,
         "docs": [d.path for d in changeset.docs],
         "summary": changeset.summary,
         "dagsterRunId": changeset.dagster_run_id,
@@ -44,36 +53,83 @@ def changesets_list(cli: CliContext, slug: str | None, status: str | None, as_js
         return
     echo_table(
         ["id", "space", "status", "docs", "summary"],
-        [[r["id"], r["space"], r["status"], len(r["docs"]), r["summary"]] for r in rows],  # type: ignore[arg-type]
+        [
+            [c.id, slugs[c.space_id], _status(c), len(c.docs), terminal_safe(c.summary)]
+            for c in found
+        ],
     )
+
+
+def _status(changeset: Changeset) -> str:
+    if changeset.superseded_by is not None:
+        return f"{changeset.status.value} by {changeset.superseded_by}"
+    return changeset.status.value
 
 
 @changesets.command("show")
 @click.argument("changeset_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--full", is_flag=True, help="Also print each proposed doc's whole body.")
+@click.option("--json", "as_json", is_flag=True, help="Structured output (no colour).")
 @pass_cli
-def changesets_show(cli: CliContext, changeset_id: int, as_json: bool) -> None:
-    """Show a changeset with each proposed doc and the version it was computed from."""
+def changesets_show(cli: CliContext, changeset_id: int, full: bool, as_json: bool) -> None:
+    """Review a changeset: the range's commits, then per doc its evidence and a unified diff
+    against the doc's CURRENT content (colour on a terminal only)."""
     with cli.unit_of_work() as uow:
         changeset = uow.changesets.get(changeset_id)
         slug = uow.spaces.get(changeset.space_id).slug
+        current = {d.path: uow.docs.find(changeset.space_id, d.path) for d in changeset.docs}
     if as_json:
         echo_json(
             {
                 **_summary(changeset, slug),
+                "commits": [c.model_dump(by_alias=True, mode="json") for c in changeset.commits],
                 "docs": [
-                    {"path": d.path, "baseVersion": d.base_version, "content": d.proposed_content}
+                    {
+                        "path": d.path,
+                        "baseVersion": d.base_version,
+                        "currentVersion": _version(current[d.path]),
+                        "state": doc_state(d, current[d.path]),
+                        "evidence": [e.model_dump(by_alias=True, mode="json") for e in d.evidence],
+                        "diff": "\n".join(unified_diff(d, current[d.path])),
+                        "content": d.proposed_content,
+                    }
                     for d in changeset.docs
                 ],
             }
         )
         return
-    click.echo(f"changeset {changeset.id} ({changeset.status.value}) for space {slug}")
-    click.echo(changeset.summary)
+    safe = terminal_safe
+    click.echo(
+        click.style(f"changeset {changeset.id} ({changeset.status.value})", bold=True)
+        + f" for space {slug}"
+    )
+    click.echo(safe(changeset.summary))
+    for commits in changeset.commits:
+        click.echo()
+        for line in commit_lines(commits):
+            click.echo(line)
     for doc in changeset.docs:
-        base = f"version {doc.base_version}" if doc.base_version else "new doc"
-        click.echo(f"\n=== {doc.path} (proposed over {base}) ===")
-        click.echo(doc.proposed_content, nl=False)
+        click.echo()
+        click.echo(
+            click.style(f"=== {safe(doc.path)}", bold=True)
+            + f" ({doc_state(doc, current[doc.path])}) ==="
+        )
+        click.echo(
+            f"Evidence ({len(doc.evidence)}):" if doc.evidence else "Evidence: none recorded"
+        )
+        for evidence in doc.evidence:
+            click.echo(f"  {evidence_text(evidence)}")
+        diff = unified_diff(doc, current[doc.path])
+        for line in diff or ["(no change against the current content)"]:
+            click.echo(styled_diff_line(line))
+        if full:
+            click.echo(click.style(f"--- proposed body of {safe(doc.path)} ---", bold=True))
+            for line in doc.proposed_content.splitlines():
+                click.echo(safe(line))
+
+
+def _version(doc: Doc | None) -> int | None:
+    return doc.version if doc is not None else None
 
 
 @changesets.command("apply")

@@ -10,7 +10,7 @@ from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.installations import LIFECYCLE_EVENT_TYPES, normalize_installation_event
 from jrn_dagster.domain.push import normalize_push
 from jrn_dagster.domain.records import WebhookEvent
-from jrn_dagster.services.matching import EventMatch, Outcome, safe_match
+from jrn_dagster.services.matching import EventMatch, Outcome, match_events
 from jrn_dagster.webhooks.deliveries import (
     HANDLED_EVENT_TYPES,
     DeliveryKind,
@@ -104,7 +104,7 @@ def events_list(cli: CliContext, limit: int, as_json: bool) -> None:
     of it (matched, invalid with its reason, ...)."""
     with cli.unit_of_work() as uow:
         recent = uow.events.recent(limit=limit)
-        matches = {event.id: safe_match(uow, event) for event in recent}
+        matches = {match.event_id: match for match in match_events(uow, recent)}
     if as_json:
         echo_json(
             [

@@ -37,6 +37,7 @@ def match(cli: CliContext, event_id: int, as_json: bool, explain: bool) -> None:
                         if outcome and outcome.range
                         else None,
                         "error": outcome.record.error if outcome else None,
+                        "burstEventIds": outcome.burst_event_ids if outcome else [],
                     }
                     for params in result.params
                     for space_id in params.affected_space_ids

@@ -315,7 +315,9 @@ class ChangesetRow(Base):
 
     __tablename__ = "changesets"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'empty', 'applied', 'rejected')", name="status"),
+        CheckConstraint(
+            "status IN ('open', 'empty', 'applied', 'rejected', 'superseded')", name="status"
+        ),
         Index("ix_changesets_space_id_status", "space_id", "status"),
     )
 
@@ -327,6 +329,13 @@ class ChangesetRow(Base):
     dagster_run_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The commits of the run's ranges, per source (``SourceCommits`` as JSON; bounded). NULL
+    # on changesets written before they were stored.
+    commits: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDocument)
+    # Set with status 'superseded': the newer changeset that took this one's docs over.
+    superseded_by: Mapped[int | None] = mapped_column(
+        ForeignKey("changesets.id", ondelete="SET NULL")
+    )
 
     docs: Mapped[list["ChangesetDocRow"]] = relationship(
         order_by="ChangesetDocRow.path", passive_deletes=True, lazy="selectin"
@@ -343,6 +352,11 @@ class ChangesetDocRow(Base):
     # NULL: the proposal creates the doc.
     base_version: Mapped[int | None] = mapped_column(Integer)
     proposed_content: Mapped[str] = mapped_column(Text)
+    # Why the doc was proposed: its impact evidence (``Evidence`` as JSON; bounded per doc).
+    evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDocument)
+    # The ranges the proposal covers (domain.covers.CoveredChange, camelCase JSON list); NULL
+    # for proposals recorded before they were.
+    covers: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDocument)
 
 
 class GitHubInstallationRow(Base):

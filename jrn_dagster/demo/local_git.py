@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jrn_dagster.domain.coordinates import RepoCoordinate
+from jrn_dagster.domain.refs import is_zero_sha
 
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "jrn demo",
@@ -106,8 +107,11 @@ class LocalRemote:
         self.git("checkout", "--quiet", "--detach", sha)
 
     def changed_paths(self, before: str, after: str) -> tuple[list[str], list[str], list[str]]:
-        """(added, modified, removed) between two commits, as a push payload lists them."""
+        """(added, modified, removed) between two commits, as a push payload lists them; a zero
+        ``before`` (the push created the branch): every file is added."""
         added, modified, removed = [], [], []
+        if is_zero_sha(before):
+            before = self.git("hash-object", "-t", "tree", os.devnull).strip()  # the empty tree
         for line in self.git("diff", "--name-status", "--no-renames", before, after).splitlines():
             status, _, path = line.partition("\t")
             {"A": added, "D": removed}.get(status[:1], modified).append(path)

@@ -84,6 +84,13 @@ attention:
 }
 
 
+# Warnings the demo's docs raise on purpose, with what they show (the demo says so next to them).
+EXPECTED_WARNINGS = {
+    "faq.md": "expected: the demo's faq.md has a rule without a path, to show how the impact "
+    "report flags a rule it cannot use (the run goes on; strict impact config would fail it)",
+}
+
+
 @dataclass(frozen=True)
 class DemoWorld:
     remote: LocalRemote

@@ -61,6 +61,7 @@ class SourceRef(CamelModel):
     id: int
     name: str
     kind: Literal["true", "virtual"]
+    view_of: int | None = None  # a virtual source: the true source whose checkout it sees
 
 
 class SourceChanges(CamelModel):

@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from pydantic import Field
+
 from jrn_dagster.domain.attention import ProblemCode
 from jrn_dagster.domain.base import CamelModel
 from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges, SourceRef
+from jrn_dagster.domain.covers import CoveredChange
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.frontmatter import ParsedDoc
 from jrn_dagster.domain.globs import MatchKind
@@ -45,6 +48,8 @@ class ReportCode(StrEnum):
     AMBIGUOUS_SOURCE = "ambiguous_source"
     UNBOUND_SOURCE = "unbound_source"
     FULL_TREE = "full_tree"
+    # A source the rules name that the run could not check out for the agent to read
+    UNRESOLVED_SOURCE = "unresolved_source"
 
 
 class KeywordCheck(StrEnum):
@@ -70,6 +75,9 @@ class ImpactedDoc(CamelModel):
     jrn: str | None
     evidence: list[Evidence]
     evidence_total: int  # before the per-doc cap; len(evidence) when nothing was cut
+    # The ranges of the doc's open proposal, which this run's proposal takes over: a proposal
+    # covers them too (docs/decisions.md, "One open proposal per doc").
+    carried: list[CoveredChange] = Field(default_factory=list)
 
     def changed_files(self, source_name: str) -> list[str]:
         """The changed files in this doc's evidence for one source (what a notice lists)."""
@@ -93,6 +101,21 @@ class SourceSummary(CamelModel):
     changed_files: int
     full_tree: bool
     comparison: str | None = None
+    view_of: int | None = None  # a virtual source: the true source whose checkout it sees
+
+
+class ContextSource(CamelModel):
+    """A bound source the rules name that the run does not analyse (another repository, or
+    another branch): checked out read-only at its branch head, for the agent to read
+    (docs/attention-rules.md, "Sources the rules name")."""
+
+    id: int
+    name: str
+    repo: str
+    branch: str
+    head_sha: str
+    path: str  # relative to the sandbox root
+    credential: str  # "integration NAME" or "anonymous"
 
 
 class ImpactCounts(CamelModel):
@@ -111,6 +134,7 @@ class ImpactReport(CamelModel):
     impacted: list[ImpactedDoc]
     warnings: list[ReportWarning]
     counts: ImpactCounts
+    context_sources: list[ContextSource] = Field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")
@@ -519,6 +543,7 @@ def _summary(change: SourceChanges) -> SourceSummary:
         changed_files=len(change.files),
         full_tree=bool(change.full_tree_reason),
         comparison=change.comparison,
+        view_of=change.source.view_of,
     )
 
 
@@ -607,6 +632,13 @@ def render_impact_markdown(report: ImpactReport, *, max_rows: int, max_warnings:
         f"Sources: {sources or 'none'}",
         "",
     ]
+    if report.context_sources:
+        context = ", ".join(
+            f"{table_cell(c.name)} ({table_cell(c.repo)} {table_cell(c.branch)} at "
+            f"{c.head_sha[:12]}, {table_cell(c.credential)})"
+            for c in report.context_sources
+        )
+        lines[4:4] = [f"Read-only for the agent: {context}", ""]
     if report.impacted:
         lines.extend(_evidence_rows(report, max_rows))
     else:

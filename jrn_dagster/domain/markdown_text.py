@@ -8,6 +8,19 @@ def _visible(text: str) -> str:
     return "".join(ch if ord(ch) >= 0x20 and ord(ch) != 0x7F else repr(ch)[1:-1] for ch in text)
 
 
+# The characters that can open markdown syntax inside a line: emphasis, code, links and images
+# (no ``[``, no link), autolinks and HTML, entities, tables, strikethrough.
+_MARKDOWN_ACTIVE = frozenset("\\`*_[]<>&|~")
+
+
+def plain_text(text: str) -> str:
+    """``text`` as literal markdown text on one line: every character that could start markdown
+    syntax inside a line is backslash-escaped (CommonMark allows it for any ASCII punctuation),
+    so no link, HTML, emphasis or marker survives; control characters are shown escaped."""
+    flat = " ".join(_visible(text).split())
+    return "".join("\\" + ch if ch in _MARKDOWN_ACTIVE else ch for ch in flat)
+
+
 def code_span(text: str) -> str:
     """``text`` as one inline code span, whatever backticks it contains (CommonMark rules)."""
     value = _visible(text)

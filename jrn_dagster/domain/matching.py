@@ -19,6 +19,23 @@ def _actionable_jrn(push: PushEvent) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class PushTarget:
+    """What the matching query joins a push on: its repository, host, branch and installation
+    (pushes that share all four share their candidates)."""
+
+    repo_key: str
+    host: str
+    branch: str
+    installation_id: int | None
+
+
+def push_target(push: PushEvent) -> PushTarget:
+    if push.branch is None:
+        raise ValueError(f"push to {push.ref} names no branch: {push.skip_reason}")
+    return PushTarget(push.coordinate.key, push.host, push.branch, push.installation_id)
+
+
+@dataclass(frozen=True, slots=True)
 class BindingCandidate:
     """One enabled binding of an enabled true source, as selected by SQL."""
 

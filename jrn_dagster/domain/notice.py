@@ -9,7 +9,15 @@ Format (the doc's own line endings are used)::
     > Changed files (2):
     > - `src/api/routes.py`
     > - `src/api/models.py`
+    >
+    > Commits (2):
+    > - `89abcdef0123` Add the orders route (#488) (Ada)
+    > - `456789abcdef` Merge pull request #487 from acme/models (Grace)
     <!-- jrn:source-changed:end source=api -->
+
+The commits list (the range's newest first, at most ``MAX_NOTICE_COMMITS``) is left out when
+none is known. Subjects and author names are untrusted: every markdown character in them is
+escaped (``plain_text``).
 
 One block per source name: a doc watched through two sources gets two blocks, each refreshed
 on its own. The block sits right after the frontmatter (or at the top of a doc without one);
@@ -21,14 +29,16 @@ inputs twice gives the same text.
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from jrn_dagster.domain.commits import SourceCommits
 from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.frontmatter import split_frontmatter
-from jrn_dagster.domain.markdown_text import code_span
+from jrn_dagster.domain.markdown_text import code_span, plain_text
 from jrn_dagster.domain.refs import validate_sha
 from jrn_dagster.domain.validation import validate_name
 
 MAX_NOTICE_FILES = 20
+MAX_NOTICE_COMMITS = 5
 SHORT_SHA = 12
 _START = "<!-- jrn:source-changed:start source={} -->"
 _END = "<!-- jrn:source-changed:end source={} -->"
@@ -87,9 +97,11 @@ def render_notice(
     compare_url: str | None,
     newline: str = "\n",
     comparison: str | None = None,
+    commits: SourceCommits | None = None,
 ) -> str:
     """The block's text, markers included, without a final line ending. ``comparison``: what
-    the head was compared with, when a reader needs telling (a rewritten history)."""
+    the head was compared with, when a reader needs telling (a rewritten history); ``commits``:
+    the range's commits, listed compactly."""
     start, end = notice_markers(source_name)
     if not head_sha.strip():
         raise InvalidInputError("a source-changed notice needs the head commit")
@@ -105,8 +117,23 @@ def render_notice(
     lines.extend(f"> - {code_span(path)}" for path in files[:MAX_NOTICE_FILES])
     if len(files) > MAX_NOTICE_FILES:
         lines.append(f"> - … and {len(files) - MAX_NOTICE_FILES} more")
+    if commits is not None and commits.commits:
+        lines.extend(_commit_lines(commits))
     lines.append(end)
     return newline.join(lines)
+
+
+def _commit_lines(commits: SourceCommits) -> list[str]:
+    lines = [">", f"> Commits ({commits.total_shown}):"]
+    for commit in commits.commits[:MAX_NOTICE_COMMITS]:
+        lines.append(
+            f"> - {code_span(commit.sha[:SHORT_SHA])} {plain_text(commit.subject)}"
+            + (f" ({plain_text(commit.author)})" if commit.author else "")
+        )
+    more = len(commits.commits) - MAX_NOTICE_COMMITS + commits.omitted
+    if more > 0:
+        lines.append(f"> - … and {more}{'+' if commits.omitted else ''} more")
+    return lines
 
 
 def _blocks(content: str, body_start: int, start: str, end: str) -> list[tuple[int, int]]:
@@ -142,6 +169,7 @@ def apply_notice(
     head_sha: str,
     compare_url: str | None,
     comparison: str | None = None,
+    commits: SourceCommits | None = None,
 ) -> str:
     """``content`` with ``source_name``'s notice block added or refreshed."""
     split = split_frontmatter(content)
@@ -157,6 +185,7 @@ def apply_notice(
         compare_url=compare_url,
         newline=split.newline,
         comparison=comparison,
+        commits=commits,
     )
     start, end = notice_markers(source_name)
     spans = _blocks(content, split.body_start, start, end)

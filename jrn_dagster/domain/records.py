@@ -4,10 +4,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from jrn_dagster.domain.base import Frozen
+from jrn_dagster.domain.commits import SourceCommits
 from jrn_dagster.domain.coverage import Comparison, Extension
+from jrn_dagster.domain.covers import CoveredChange
+from jrn_dagster.domain.impact import Evidence
 from jrn_dagster.domain.refs import is_zero_sha
 
 
@@ -199,12 +202,24 @@ class ChangesetStatus(StrEnum):
     EMPTY = "empty"  # the run had nothing to propose: recorded, so re-execution does not retry
     APPLIED = "applied"
     REJECTED = "rejected"
+    # A newer proposal for one of its docs took it over (``superseded_by``); docs/decisions.md
+    SUPERSEDED = "superseded"
+
+
+def _none_is_empty(value: Any) -> Any:
+    # Rows written before evidence, commits and covers were stored hold NULL.
+    return [] if value is None else value
 
 
 class ChangesetDoc(Record):
     path: str
     base_version: int | None  # None: the proposal creates the doc
     proposed_content: str
+    evidence: list[Evidence] = Field(default_factory=list)  # why the doc was proposed
+    # The ranges (per source) the proposal covers, its predecessors' included.
+    covers: list[CoveredChange] = Field(default_factory=list)
+
+    _empty_when_null = field_validator("evidence", "covers", mode="before")(_none_is_empty)
 
 
 class Changeset(Record):
@@ -217,3 +232,7 @@ class Changeset(Record):
     created_at: datetime
     decided_at: datetime | None
     docs: list[ChangesetDoc] = Field(default_factory=list)
+    commits: list[SourceCommits] = Field(default_factory=list)  # of the run's ranges
+    superseded_by: int | None = None  # the changeset that took this one over
+
+    _commits = field_validator("commits", mode="before")(_none_is_empty)

@@ -12,7 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from jrn_dagster.domain.base import Frozen
+from jrn_dagster.domain.commits import SourceCommits
+from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.coverage import CoveredRange, RangeDecision
+from jrn_dagster.domain.covers import CoveredChange
+from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.impact import Evidence
 from jrn_dagster.domain.refs import is_sha
 
 
@@ -69,6 +74,37 @@ class PlanMode(StrEnum):
     CATCH_UP = "catch_up"  # launched with no params: bring the space up to every branch head
 
 
+class OnboardingMode(StrEnum):
+    """What the first run of a binding with no cursor does (docs/cursors.md, "Onboarding")."""
+
+    BASELINE = "baseline"  # record the head as covered, propose nothing (the default)
+    REVIEW = "review"  # a full review: propose for every impacted doc, as any other run
+
+    @classmethod
+    def parse(cls, value: str | None) -> "OnboardingMode":
+        if value is None or not value.strip():
+            return cls.BASELINE
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            choices = ", ".join(mode.value for mode in cls)
+            raise InvalidInputError(
+                f"invalid onboarding mode {value!r}: use one of {choices}"
+            ) from None
+
+
+ONBOARDING_ENV = "JRN_ONBOARDING"
+ONBOARDING_NOTE = "baseline recorded, nothing proposed"
+
+
+def is_onboarding(work: "SourcePlan", mode: PlanMode, decision: RangeDecision) -> bool:
+    """The first run of a binding with no cursor: a branch's creation (nothing to compare with),
+    or a space's first catch-up or backfill of the source. Its range is the space's baseline."""
+    if work.covered is not None or decision.skipped:
+        return False
+    return mode is PlanMode.CATCH_UP or decision.base_sha is None
+
+
 class SourcePlan(BaseModel):
     """One source branch to analyse for the run's space."""
 
@@ -77,7 +113,7 @@ class SourcePlan(BaseModel):
     source_id: int
     source_name: str
     integration_id: int | None
-    repo: str
+    coordinate: RepoCoordinate  # parsed once, when the run is planned
     branch: str
     head_sha: str | None  # None: the branch head at clone time (catch-up)
     # Where the range starts when the coverage does not say: for a space with no coverage yet,
@@ -91,6 +127,10 @@ class SourcePlan(BaseModel):
     @property
     def is_true(self) -> bool:
         return self.integration_id is not None
+
+    @property
+    def repo(self) -> str:
+        return str(self.coordinate)
 
     @property
     def rewind(self) -> bool:
@@ -128,10 +168,18 @@ class SourceCheckout(Frozen):
     range_id: int | None  # the space range this run records (None: nothing to process)
     push_ids: list[int] = Field(default_factory=list)  # space push records this run claimed
     already_done: bool = False  # every push the run is for was done before it started
+    # Onboarding: the range is recorded and covered like any other, but nothing is proposed
+    # for it (docs/cursors.md, "Onboarding").
+    baseline: bool = False
 
     @property
     def needs_work(self) -> bool:
         return not (self.already_done or self.range.skipped)
+
+    @property
+    def to_review(self) -> bool:
+        """Its changes are analysed and proposed for."""
+        return self.needs_work and not self.baseline
 
 
 class Checkouts(Frozen):
@@ -148,6 +196,16 @@ class Checkouts(Frozen):
     @property
     def has_work(self) -> bool:
         return any(c.needs_work for c in self.true_sources)
+
+    @property
+    def to_review(self) -> list[SourceCheckout]:
+        """The true sources whose changes the run analyses and proposes for."""
+        return [c for c in self.true_sources if c.to_review]
+
+    @property
+    def onboarding_only(self) -> bool:
+        """Every range the run processes is a baseline: it proposes nothing."""
+        return self.has_work and not self.to_review
 
 
 class SyncedDoc(Frozen):
@@ -169,11 +227,26 @@ class ProposedDoc(Frozen):
     path: str
     base_version: int | None
     content: str
+    # Why the doc was proposed: its impact evidence (empty for a doc no rule flagged).
+    evidence: list[Evidence] = Field(default_factory=list)
+    # The ranges the proposal covers, those of the open proposal it takes over first
+    # (docs/decisions.md, "One open proposal per doc").
+    covers: list[CoveredChange] = Field(default_factory=list)
+
+
+class RefusedDoc(Frozen):
+    """An agent's answer for one doc that was not proposed, and why (docs/agents.md)."""
+
+    path: str
+    reason: str
 
 
 class Proposals(Frozen):
-    """What the agent proposes, with the content itself (not only in the sandbox)."""
+    """What the agent proposes, with the content itself (not only in the sandbox), the
+    evidence of each doc and the commits of the run's ranges."""
 
     agent: str
     docs: list[ProposedDoc]
     rejected_paths: list[str] = Field(default_factory=list)  # edits refused (outside the docs)
+    commits: list[SourceCommits] = Field(default_factory=list)
+    refused: list[RefusedDoc] = Field(default_factory=list)  # answers the agent refused

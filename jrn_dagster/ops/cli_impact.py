@@ -1,6 +1,7 @@
 """The ops of ``cli_impact``. Each is thin: it takes its resources, calls one service (which
 opens and commits its own unit of work), and attaches redacted metadata."""
 
+import os
 from typing import Any
 
 from dagster import (
@@ -16,7 +17,16 @@ from pydantic import Field
 
 from jrn_dagster import tags
 from jrn_dagster.domain.impact import ImpactReport
-from jrn_dagster.domain.steps import Checkouts, CliImpactJobParams, Proposals, SyncedDocs
+from jrn_dagster.domain.steps import (
+    ONBOARDING_ENV,
+    ONBOARDING_NOTE,
+    Checkouts,
+    CliImpactJobParams,
+    OnboardingMode,
+    Proposals,
+    SourceCheckout,
+    SyncedDocs,
+)
 from jrn_dagster.ops.failures import failures_explained
 from jrn_dagster.redaction import redact, redact_value
 from jrn_dagster.resources.agent import AgentResource
@@ -48,12 +58,23 @@ class CliImpactConfig(Config):
     affectedSpaceIds: list[int] = Field(  # noqa: N815
         default_factory=list, description="every space the event fans out to"
     )
+    onboarding: str | None = Field(
+        default=None,
+        description="What the first run of a binding with no cursor (a branch's creation, a "
+        "space's first catch-up or backfill) does: 'baseline' records the head as covered and "
+        f"proposes nothing, 'review' proposes as any run. Empty: ${ONBOARDING_ENV}, else "
+        "'baseline' (docs/cursors.md, Onboarding).",
+    )
 
     def to_params(self) -> CliImpactJobParams | None:
         """None in catch-up mode; raises pydantic.ValidationError on inconsistent params."""
         if self.sourceId is None:
             return None
-        return CliImpactJobParams.model_validate(self.model_dump())
+        return CliImpactJobParams.model_validate(self.model_dump(exclude={"onboarding"}))
+
+    def onboarding_mode(self) -> OnboardingMode:
+        """This run's setting, else the code location's ``JRN_ONBOARDING``, else baseline."""
+        return OnboardingMode.parse(self.onboarding or os.environ.get(ONBOARDING_ENV))
 
     @classmethod
     def from_params(cls, params: CliImpactJobParams) -> dict[str, object]:
@@ -129,29 +150,74 @@ def clone(
             run_sandbox.git,
             plan=plan,
             run_id=context.run_id,
+            onboarding=config.onboarding_mode(),
         )
-    add_metadata(
-        context,
-        {
-            "mode": plan.mode.value,
-            "space": plan.space_slug,
-            "skip_reason": plan.skip_reason or "",
-            "sandbox_id": checkouts.sandbox_id or "",
-            "checkouts": [
-                {
-                    "source": c.plan.source_name,
-                    "branch": c.branch,
-                    "pushes": c.plan.event_ids,
-                    "head": c.range.head_sha,
-                    "base": c.range.base_sha,
-                    "comparison": c.range.comparison.describe(c.range.base_sha),
-                    "skipped": c.range.skip_reason or "",
-                }
-                for c in checkouts.sources
-            ],
-        },
-    )
+    add_metadata(context, clone_metadata(checkouts))
     return checkouts
+
+
+ALREADY_DONE = "already done: every push this run is for was processed before it started"
+NO_SANDBOX = "none: no source needed a checkout"
+NO_CHANGESET = "none: the run had nothing to process"
+
+
+def _checkout_outcome(checkout: SourceCheckout) -> str:
+    if checkout.already_done:
+        return ALREADY_DONE
+    if checkout.range.skip_reason:
+        return f"skipped: {checkout.range.skip_reason}"
+    return "processed"
+
+
+def run_skip_reason(checkouts: Checkouts) -> str | None:
+    """Why the run has nothing to do, in one sentence (None: it processes something)."""
+    if checkouts.plan.skip_reason:
+        return checkouts.plan.skip_reason
+    if checkouts.has_work:
+        return None
+    true_sources = checkouts.true_sources
+    if not true_sources:
+        return "no true source is bound to the space"
+    if all(c.already_done for c in true_sources):
+        return ALREADY_DONE
+    return "; ".join(f"{c.plan.source_name}: {_checkout_outcome(c)}" for c in true_sources)
+
+
+def clone_metadata(checkouts: Checkouts) -> dict[str, Any]:
+    """What the run did, plainly: ``outcome`` is ``processed`` or ``skipped``, and a skipped run
+    says why (``skip_reason``); no value is ever left blank (docs/operations.md#run-metadata)."""
+    skip_reason = run_skip_reason(checkouts)
+    plan = checkouts.plan
+    return {
+        "mode": plan.mode.value,
+        "space": plan.space_slug,
+        "outcome": "skipped" if skip_reason else "processed",
+        **({"skip_reason": skip_reason} if skip_reason else {}),
+        **({"onboarding": onboarding} if (onboarding := _onboarding_note(checkouts)) else {}),
+        "sandbox_id": checkouts.sandbox_id or NO_SANDBOX,
+        "checkouts": [
+            {
+                "source": c.plan.source_name,
+                "branch": c.branch,
+                "pushes": c.plan.event_ids,
+                "head": c.range.head_sha,
+                "base": c.range.base_sha or "none: the whole head tree",
+                "comparison": c.range.comparison.describe(c.range.base_sha),
+                "outcome": _checkout_outcome(c),
+                "baseline": c.baseline,
+            }
+            for c in checkouts.sources
+        ],
+    }
+
+
+def _onboarding_note(checkouts: Checkouts) -> str | None:
+    baselines = [c.plan.source_name for c in checkouts.true_sources if c.baseline]
+    if not baselines:
+        return None
+    if checkouts.onboarding_only:
+        return ONBOARDING_NOTE
+    return f"{ONBOARDING_NOTE} for {', '.join(sorted(set(baselines)))}"
 
 
 @op(
@@ -164,7 +230,7 @@ def sync_docs(
     database: DatabaseResource,
     run_sandbox: RunSandboxResource,
 ) -> SyncedDocs:
-    if not checkouts.has_work:
+    if not checkouts.to_review:  # nothing to analyse, or only baselines (onboarding)
         return SyncedDocs(docs=[])
     with failures_explained(context, "sync_docs"):
         sandbox = run_sandbox.for_step(context.run_id, checkouts)
@@ -185,17 +251,24 @@ def impact(
     database: DatabaseResource,
     run_sandbox: RunSandboxResource,
 ) -> ImpactReport:
-    if not checkouts.has_work:
+    if not checkouts.to_review:
         return empty_report(config.strict)
     with failures_explained(context, "impact"):
         sandbox = run_sandbox.for_step(context.run_id, checkouts)
-        report = analyse_impact(database.database, sandbox, checkouts, strict=config.strict)
+        report = analyse_impact(
+            database.database,
+            sandbox,
+            checkouts,
+            strict=config.strict,
+            repositories=run_sandbox.git,
+        )
     add_metadata(
         context,
         {
             "impacted_docs": report.counts.impacted_docs,
             "changed_files": report.counts.changed_files,
             "warnings": len(report.warnings),
+            "context_sources": [c.name for c in report.context_sources],
             "report": MetadataValue.md(report.to_markdown()),
         },
     )
@@ -216,11 +289,12 @@ def agent(
     database: DatabaseResource,
     run_sandbox: RunSandboxResource,
 ) -> Proposals:
-    chosen = agent.build()
+    with failures_explained(context, "agent"):
+        chosen = agent.build()
     if not checkouts.has_work or not report.impacted:
         return Proposals(agent=chosen.name, docs=[])
     with failures_explained(context, "agent"):
-        sandbox = run_sandbox.for_step(context.run_id, checkouts)
+        sandbox = run_sandbox.for_step(context.run_id, checkouts, report.context_sources)
         proposals, warnings = run_agent(
             database.database, chosen, sandbox, checkouts, synced=synced, report=report
         )
@@ -232,6 +306,9 @@ def agent(
             "agent": proposals.agent,
             "proposed_docs": [d.path for d in proposals.docs],
             "rejected_paths": proposals.rejected_paths,
+            # Why an answer was not proposed (an LLM's answer that failed validation).
+            "refused_answers": [{"doc": r.path, "reason": r.reason} for r in proposals.refused],
+            "commits": {c.source_name: c.total_shown for c in proposals.commits},
         },
     )
     return proposals
@@ -258,6 +335,7 @@ def sync_back(
         {
             "changeset_id": changeset.id,
             "status": changeset.status.value,
+            **({"onboarding": onboarding} if (onboarding := _onboarding_note(checkouts)) else {}),
             "created_now": created,
             "docs": [d.path for d in changeset.docs],
             "summary": changeset.summary,
@@ -282,7 +360,7 @@ def advance_cursor(
     add_metadata(
         context,
         {
-            "changeset_id": changeset_id,
+            "changeset_id": NO_CHANGESET if changeset_id is None else changeset_id,
             "moves": [
                 {
                     "source": m.source_name,
@@ -290,9 +368,9 @@ def advance_cursor(
                     "space_status": m.space_status,
                     "covered_pushes": m.covered_events,
                     "binding_cursor": f"{m.binding_before} -> {m.binding_after}",
-                    "binding_note": m.binding_note,
+                    **({"binding_note": m.binding_note} if m.binding_note else {}),
                     "source_cursor": f"{m.source_before} -> {m.source_after}",
-                    "source_note": m.source_note,
+                    **({"source_note": m.source_note} if m.source_note else {}),
                 }
                 for m in report.moves
             ],

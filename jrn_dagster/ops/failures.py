@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from jrn_dagster.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from jrn_dagster.domain.impact import AttentionRuleError
+from jrn_dagster.ports.agent import AgentError
 from jrn_dagster.ports.git import CheckoutError, CredentialError
 from jrn_dagster.ports.sandbox import (
     SandboxError,
@@ -30,6 +31,7 @@ _EXPLAINED = (
     SandboxError,
     CheckoutError,
     CredentialError,
+    AgentError,
 )
 
 

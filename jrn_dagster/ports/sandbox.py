@@ -142,11 +142,18 @@ class Sandbox(ABC):
         timeout: float,
         check: bool = True,
         network: bool = False,
+        secret_env: Mapping[str, str] | None = None,
     ) -> CommandResult:
         """``run`` for a command we do not trust (an agent): isolated from the orchestrator, its
         processes, files and secrets, and (``network=False``) from the network where the sandbox
         can do that. Everything it started is gone when it returns. Raises
-        ``SandboxIsolationError`` when it cannot be isolated and the operator did not opt in."""
+        ``SandboxIsolationError`` when it cannot be isolated and the operator did not opt in.
+        ``secret_env``: variables given to this command only, never on a command line; refused
+        where ``untrusted_secrets_refusal`` says so."""
+        if secret_env:
+            refusal = self.untrusted_secrets_refusal()
+            if refusal is not None:
+                raise SandboxIsolationError(refusal)
         return self._checked(
             self._execute_untrusted,
             argv,
@@ -155,6 +162,7 @@ class Sandbox(ABC):
             timeout=timeout,
             check=check,
             network=network,
+            secret_env=check_env(secret_env),
         )
 
     def untrusted_isolation_warning(self) -> str | None:
@@ -163,12 +171,25 @@ class Sandbox(ABC):
         ``SandboxIsolationError`` when they cannot be and nobody opted in."""
         return None
 
+    def untrusted_secrets_refusal(self) -> str | None:
+        """Why an untrusted command may not be given secrets (``JRN_AGENT_ENV_ALLOWLIST``) in its
+        environment here; None when it may: by default the sandbox is a VM that holds nothing of
+        the orchestrator, and the environment reaches the command only (docs/agents.md)."""
+        return None
+
     def _execute_untrusted(
-        self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float, network: bool
+        self,
+        argv: list[str],
+        *,
+        cwd: str,
+        env: dict[str, str],
+        timeout: float,
+        network: bool,
+        secret_env: dict[str, str],
     ) -> CommandResult:
         """By default the sandbox itself is the boundary (a VM holds nothing of the
         orchestrator's): run as any command."""
-        return self._execute(argv, cwd=cwd, env=env, timeout=timeout)
+        return self._execute(argv, cwd=cwd, env={**env, **secret_env}, timeout=timeout)
 
     def run_script(
         self,

@@ -4,13 +4,16 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from jrn_dagster.db.engine import resolve_database_url
-from jrn_dagster.db.migrate import ensure_up_to_date
 from jrn_dagster.db.unit_of_work import Database
 
 
 @cache
 def _database_for(url: str) -> Database:
     """One engine (and pool) per URL and process, shared by sensor ticks and ops."""
+    # alembic is imported when a run or tick first uses the database, not when the code
+    # location loads (docs/operations.md#start-up-time).
+    from jrn_dagster.db.migrate import ensure_up_to_date
+
     database = Database(url)
     ensure_up_to_date(database)
     return database

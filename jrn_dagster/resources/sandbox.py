@@ -14,24 +14,28 @@ of that step: jobs that share one sandbox across ops use the in-process executor
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from jrn_dagster.adapters.e2b_sandbox import E2BSandboxes
 from jrn_dagster.adapters.local_sandbox import (
     ALLOW_UNISOLATED_AGENT_ENV,
     KILL_GRACE_SECONDS,
     LocalSandboxes,
 )
 from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.impact import ContextSource
 from jrn_dagster.domain.steps import Checkouts
 from jrn_dagster.ports.git import Repositories
 from jrn_dagster.ports.sandbox import Sandbox, SandboxError, SandboxGoneError, SandboxProvider
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster.services.clone import rebuild_sandbox
+
+if TYPE_CHECKING:
+    from jrn_dagster.adapters.e2b_sandbox import E2BSandboxes
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +153,11 @@ class E2BSandboxResource(SandboxResource):
     )
     domain: str | None = Field(default=None, description="E2B domain (self-hosted E2B only).")
 
-    def _build(self) -> E2BSandboxes:
+    def _build(self) -> "E2BSandboxes":
+        # The e2b SDK (with protobuf, httpx, ...) costs about a second to import: only a code
+        # location that opens an E2B sandbox pays it (docs/operations.md#start-up-time).
+        from jrn_dagster.adapters.e2b_sandbox import E2BSandboxes
+
         return E2BSandboxes(
             api_key=self.api_key,
             template=self.template,
@@ -220,7 +228,9 @@ class RunSandboxResource(ConfigurableResource):
             self._git = self.repositories.build()
         return self._git
 
-    def for_step(self, run_id: str, checkouts: Checkouts) -> Sandbox:
+    def for_step(
+        self, run_id: str, checkouts: Checkouts, context: Sequence[ContextSource] = ()
+    ) -> Sandbox:
         if checkouts.sandbox_id is None:
             raise InvalidInputError("this run has no sandbox: its clone step checked nothing out")
         try:
@@ -230,5 +240,5 @@ class RunSandboxResource(ConfigurableResource):
                 "sandbox %s of the first attempt is gone: rebuilding it", checkouts.sandbox_id
             )
         sandbox = self.provider.open(run_id)
-        rebuild_sandbox(sandbox, self.database.database, self.git, checkouts)
+        rebuild_sandbox(sandbox, self.database.database, self.git, checkouts, context=context)
         return sandbox

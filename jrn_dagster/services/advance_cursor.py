@@ -196,7 +196,7 @@ def _binding_exists(uow: UnitOfWork, space_id: int, source_id: int) -> bool:
 def _required_spaces(uow: UnitOfWork, checkout: SourceCheckout) -> list[int]:
     """Every space that must process the branch: enabled bindings to spaces not archived,
     whose JRN pattern (if any) matches the branch."""
-    coordinate = RepoCoordinate.parse(checkout.plan.repo)
+    coordinate = checkout.plan.coordinate
     jrn = event_jrn(coordinate.host, coordinate.owner, coordinate.repo, checkout.branch)
     return [
         space_id

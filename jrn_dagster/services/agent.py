@@ -12,9 +12,11 @@ impact report names, and a space of 50,000 docs is not copied into every run's s
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.impact import ImpactReport
+from jrn_dagster.domain.proposals import doc_covers
 from jrn_dagster.domain.steps import DOCS_DIR, Checkouts, Proposals, SyncedDocs
 from jrn_dagster.ports.agent import Agent, AgentTask
 from jrn_dagster.ports.sandbox import Sandbox
+from jrn_dagster.services.commits import range_commits
 from jrn_dagster.services.sync_docs import read_proposals, write_docs
 from jrn_dagster.services.tree_digest import changed_paths, digest_tree
 
@@ -30,7 +32,8 @@ def run_agent(
     synced: SyncedDocs,
     report: ImpactReport,
 ) -> tuple[Proposals, list[str]]:
-    """The agent's proposals (content included) and warnings for the reviewer."""
+    """The agent's proposals (content, evidence and the range's commits included) and warnings
+    for the reviewer."""
     if not report.impacted:
         return Proposals(agent=agent.name, docs=[]), []
     sandbox.remove(DOCS_DIR)  # a re-executed step starts from the synced docs again
@@ -46,15 +49,40 @@ def run_agent(
     )
     if len(skipped) == len(impacted):
         return Proposals(agent=agent.name, docs=[]), left_out
+    commits = range_commits(sandbox, checkouts)  # git runs before the agent, never after
     before = digest_tree(sandbox)
-    warnings = agent.update_docs(AgentTask(sandbox, DOCS_DIR, report, checkouts)) + left_out
+    outcome = agent.update_docs(AgentTask(sandbox, DOCS_DIR, report, checkouts, commits))
+    warnings = list(outcome.warnings) + left_out
     after = digest_tree(sandbox)
     outside = changed_paths(before, after, ignore=(DOCS_DIR,))
     docs, refused = read_proposals(sandbox, synced, after)
+    by_path = {doc.path: doc for doc in report.impacted}
+    docs = [
+        d.model_copy(
+            update={
+                "covers": doc_covers(by_path[d.path], report, checkouts),
+                "evidence": by_path[d.path].evidence,
+            }
+        )
+        if d.path in by_path
+        else d
+        for d in docs
+    ]
     rejected = sorted(outside + refused)
     if rejected:
         warnings.append(
             f"{len(rejected)} edit(s) rejected (outside the docs directory, symlinks or special "
             "files, or not UTF-8 text): " + ", ".join(rejected[:MAX_REJECTED_PATHS_SHOWN])
         )
-    return Proposals(agent=agent.name, docs=docs, rejected_paths=rejected), warnings
+    for answer in outcome.refused:
+        warnings.append(f"{answer.path}: answer refused: {answer.reason}")
+    return (
+        Proposals(
+            agent=agent.name,
+            docs=docs,
+            rejected_paths=rejected,
+            commits=commits,
+            refused=outcome.refused,
+        ),
+        warnings,
+    )

@@ -4,6 +4,7 @@ over (docs/cursors.md). Also rebuilds a released sandbox for a re-executed step.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jrn_dagster.db.unit_of_work import Database, UnitOfWork
@@ -16,16 +17,19 @@ from jrn_dagster.domain.coverage import (
     decide_range,
 )
 from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.impact import ContextSource
 from jrn_dagster.domain.jrn import parse_event_jrn
 from jrn_dagster.domain.records import Integration, Push, Source, SourceCursor, Space
 from jrn_dagster.domain.steps import (
     REPOS_DIR,
     Checkouts,
     CliImpactJobParams,
+    OnboardingMode,
     PlanMode,
     SourceCheckout,
     SourcePlan,
     SpacePlan,
+    is_onboarding,
 )
 from jrn_dagster.ports.git import CheckoutRequest, Repositories
 from jrn_dagster.ports.sandbox import Sandbox, SandboxFileNotFoundError, SandboxProvider
@@ -72,11 +76,22 @@ def _plan(
         )
     source_cursor = uow.coverage.source_cursor(source.id, branch)
     covered = uow.coverage.binding_cursor(space.id, source.id, branch)
+    if skip is None and not source.repo:
+        skip = f"source {source.name!r} has no repository any more"
+    if skip is not None:
+        return SpacePlan(
+            mode=PlanMode.EVENT,
+            space_id=space.id,
+            space_slug=space.slug,
+            bound_source_names=bound,
+            works=[],
+            skip_reason=skip,
+        )
     work = SourcePlan(
         source_id=source.id,
         source_name=source.name,
         integration_id=params.integration_id,
-        repo=source.repo or "",
+        coordinate=RepoCoordinate.parse(source.repo or ""),
         branch=branch,
         head_sha=params.head_sha,
         event_base_sha=_event_base(params, pushes, covered, source_cursor),
@@ -90,8 +105,7 @@ def _plan(
         space_id=space.id,
         space_slug=space.slug,
         bound_source_names=bound,
-        works=[work] if skip is None else [],
-        skip_reason=skip,
+        works=[work],
     )
 
 
@@ -169,7 +183,7 @@ def _catch_up_plan(uow: UnitOfWork, space: Space, bound: list[str]) -> SpacePlan
                     source_id=source.id,
                     source_name=source.name,
                     integration_id=source.integration_id,
-                    repo=source.repo,
+                    coordinate=RepoCoordinate.parse(source.repo),
                     branch=branch,
                     head_sha=None,
                     # Catch-up covers "from the binding cursor to the branch head" (a space new
@@ -222,17 +236,21 @@ def _claim(database: Database, plan: SpacePlan, work: SourcePlan, run_id: str) -
             if not done:
                 held.append(record.id)
         newest = max(work.event_ids, default=0) or uow.events.last_push_id(
-            RepoCoordinate.parse(work.repo).key, work.branch
+            work.coordinate.key, work.branch
         )
         uow.commit()
     return Claim(held, bool(work.event_ids) and not held, newest)
 
 
 def _integration(database: Database, work: SourcePlan) -> Integration | None:
-    if work.integration_id is None:
+    return _integration_by_id(database, work.integration_id)
+
+
+def _integration_by_id(database: Database, integration_id: int | None) -> Integration | None:
+    if integration_id is None:
         return None
     with database.unit_of_work() as uow:
-        return uow.integrations.get(work.integration_id)
+        return uow.integrations.get(integration_id)
 
 
 def _check_out(
@@ -242,7 +260,7 @@ def _check_out(
     path = checkout_dir(work, work.branch)
     covered = work.covered
     request = CheckoutRequest(
-        coordinate=RepoCoordinate.parse(work.repo),
+        coordinate=work.coordinate,
         branch=work.branch,
         head_sha=work.head_sha,
         base_sha=work.event_base_sha,
@@ -310,9 +328,11 @@ def check_out_sources(
     *,
     plan: SpacePlan,
     run_id: str,
+    onboarding: OnboardingMode = OnboardingMode.BASELINE,
 ) -> Checkouts:
     """Pushes are claimed before cloning, so a run whose pushes are all done already ends
-    without touching git."""
+    without touching git. ``onboarding``: what a binding's first range is (docs/cursors.md,
+    "Onboarding"): by default a baseline, recorded as covered, proposing nothing."""
     sandbox: Sandbox | None = None
     sources: list[SourceCheckout] = []
     for work in plan.works:
@@ -335,6 +355,8 @@ def check_out_sources(
                 range=decision,
                 range_id=range_id,
                 push_ids=claim.push_ids,
+                baseline=onboarding is OnboardingMode.BASELINE
+                and is_onboarding(work, plan.mode, decision),
             )
         )
     return Checkouts(plan=plan, sandbox_id=sandbox.id if sandbox else None, sources=sources)
@@ -365,11 +387,17 @@ RESTORED_MARKER = ".jrn-restored"
 
 
 def rebuild_sandbox(
-    sandbox: Sandbox, database: Database, repositories: Repositories, checkouts: Checkouts
+    sandbox: Sandbox,
+    database: Database,
+    repositories: Repositories,
+    checkouts: Checkouts,
+    *,
+    context: Sequence[ContextSource] = (),
 ) -> None:
     """Rebuild a released sandbox from the step inputs (a step re-executed in a new run): the
-    same checkouts at the same heads. Docs are not restored: the agent step writes the docs it
-    works on at their synced versions (``services/agent.py``)."""
+    same checkouts at the same heads (``context``: the sources the rules name, for the agent).
+    Docs are not restored: the agent step writes the docs it works on at their synced versions
+    (``services/agent.py``)."""
     try:
         sandbox.read_file(RESTORED_MARKER)
         return  # restored by an earlier step of this run
@@ -380,7 +408,7 @@ def rebuild_sandbox(
             continue
         base = checkout.range.base_sha
         request = CheckoutRequest(
-            coordinate=RepoCoordinate.parse(checkout.plan.repo),
+            coordinate=checkout.plan.coordinate,
             branch=checkout.branch,
             head_sha=checkout.range.head_sha,
             base_sha=base,
@@ -389,4 +417,18 @@ def rebuild_sandbox(
             fetch=[base],  # an old head compared with is not in the head's history
         )
         repositories.check_out(sandbox, request)
+    for source in context:
+        with database.unit_of_work() as uow:
+            integration_id = uow.sources.get(source.id).integration_id
+        repositories.check_out(
+            sandbox,
+            CheckoutRequest(
+                coordinate=RepoCoordinate.parse(source.repo),
+                branch=source.branch,
+                head_sha=source.head_sha,
+                base_sha=None,
+                dest=source.path,
+                integration=_integration_by_id(database, integration_id),
+            ),
+        )
     sandbox.write_file(RESTORED_MARKER, "")

@@ -20,8 +20,9 @@ from jrn_dagster.domain.impact import (
 from jrn_dagster.domain.impact_index import match_keys
 from jrn_dagster.domain.records import Source
 from jrn_dagster.domain.steps import Checkouts, SourceCheckout
-from jrn_dagster.ports.git import git_argv
+from jrn_dagster.ports.git import Repositories, git_argv
 from jrn_dagster.ports.sandbox import CommandResult, Sandbox
+from jrn_dagster.services.named_sources import resolve_named_sources
 
 GIT_DIFF_TIMEOUT_SECONDS = 300
 # Keyword checks read one file's diff; a bigger diff counts as unavailable (the rule fires).
@@ -68,9 +69,7 @@ def virtual_views(
     true checkouts see that checkout's changes, marked ``virtual``. They are never cloned with
     credentials, never get a cursor and never a run of their own."""
     by_repo = {
-        RepoCoordinate.parse(c.plan.repo).key: c
-        for c in checkouts.true_sources
-        if c.plan.source_id in changes
+        c.plan.coordinate.key: c for c in checkouts.true_sources if c.plan.source_id in changes
     }
     views = []
     for source in bound:
@@ -79,7 +78,14 @@ def virtual_views(
         checkout = by_repo.get(RepoCoordinate.parse(source.repo).key)
         if checkout is not None:
             view = changes[checkout.plan.source_id].model_copy(
-                update={"source": SourceRef(id=source.id, name=source.name, kind="virtual")}
+                update={
+                    "source": SourceRef(
+                        id=source.id,
+                        name=source.name,
+                        kind="virtual",
+                        view_of=checkout.plan.source_id,
+                    )
+                }
             )
             views.append((view, checkout))
     return views
@@ -122,16 +128,64 @@ def _keyword_lookup(sandbox: Sandbox, checkouts: dict[str, SourceCheckout]) -> K
 
 
 def analyse_impact(
-    database: Database, sandbox: Sandbox, checkouts: Checkouts, *, strict: bool
+    database: Database,
+    sandbox: Sandbox,
+    checkouts: Checkouts,
+    *,
+    strict: bool,
+    repositories: Repositories,
 ) -> ImpactReport:
-    """The impact report of the run's ranges, kept with each of them."""
+    """The impact report of the run's ranges, kept with each of them. Every source the rules
+    name is resolved: analysed, or checked out for the agent to read, or warned about."""
     space_id = checkouts.plan.space_id
     with database.unit_of_work() as uow:
         bound = uow.sources.bound_to(space_id)
         # Docs written before rules were stored (or by hand in SQL): derived once, here.
         if uow.docs.derive_stale_rules(space_id):
             uow.commit()
-    active = [c for c in checkouts.true_sources if c.needs_work]
+    report = _report(database, sandbox, checkouts, bound, strict=strict)
+    with database.unit_of_work() as uow:
+        naming = uow.docs.paths_naming_sources(space_id, [source.name for source in bound])
+    report = resolve_named_sources(
+        database, sandbox, repositories, checkouts, report, naming=naming, bound=bound
+    )
+    report = _with_open_proposals(database, checkouts, report)
+    _persist_report(database, checkouts, report)
+    return report
+
+
+def _with_open_proposals(
+    database: Database, checkouts: Checkouts, report: ImpactReport
+) -> ImpactReport:
+    """Each impacted doc with an open proposal carries its ranges: this run's proposal takes it
+    over and covers them too (docs/decisions.md, "One open proposal per doc")."""
+    if not report.impacted:
+        return report
+    with database.unit_of_work() as uow:
+        open_proposals = uow.changesets.open_proposals(
+            checkouts.plan.space_id, [doc.path for doc in report.impacted]
+        )
+    if not open_proposals:
+        return report
+    impacted = [
+        doc.model_copy(update={"carried": open_proposals[doc.path].covers})
+        if doc.path in open_proposals
+        else doc
+        for doc in report.impacted
+    ]
+    return report.model_copy(update={"impacted": impacted})
+
+
+def _report(
+    database: Database,
+    sandbox: Sandbox,
+    checkouts: Checkouts,
+    bound: list[Source],
+    *,
+    strict: bool,
+) -> ImpactReport:
+    """Matched against the stored rules the changed paths can fire (no doc is parsed here)."""
+    active = checkouts.to_review  # a baseline (onboarding) is recorded, not analysed
     changes = {c.plan.source_id: changes_of(sandbox, c) for c in active}
     views = virtual_views(checkouts, bound, changes)
     by_name = {c.plan.source_name: c for c in active}
@@ -140,13 +194,11 @@ def analyse_impact(
     bound_names = checkouts.plan.bound_source_names
     with database.unit_of_work() as uow:
         selection = uow.docs.rule_selection(
-            space_id, match_keys(changed_paths(all_changes)), bound_names
+            checkouts.plan.space_id, match_keys(changed_paths(all_changes)), bound_names
         )
-    report = prepare_selected_rules(selection, bound_names).report(
+    return prepare_selected_rules(selection, bound_names).report(
         all_changes, strict=strict, keyword_lookup=_keyword_lookup(sandbox, by_name)
     )
-    _persist_report(database, checkouts, report)
-    return report
 
 
 def empty_report(strict: bool) -> ImpactReport:

@@ -1,8 +1,18 @@
-"""Proposals become one changeset per run key, whatever re-executes the run."""
+"""Proposals become one changeset per run key, whatever re-executes the run; a new changeset is
+the one open proposal of each of its docs (docs/decisions.md, "One open proposal per doc")."""
 
 from jrn_dagster.db.unit_of_work import Database, UnitOfWork
 from jrn_dagster.domain.records import Changeset, ChangesetDoc
-from jrn_dagster.domain.steps import Checkouts, PlanMode, Proposals, run_key
+from jrn_dagster.domain.steps import (
+    ONBOARDING_NOTE,
+    Checkouts,
+    PlanMode,
+    Proposals,
+    SourceCheckout,
+    run_key,
+)
+
+MAX_REFUSED_NAMED = 10
 
 
 def changeset_key(checkouts: Checkouts) -> str:
@@ -19,14 +29,32 @@ def changeset_key(checkouts: Checkouts) -> str:
     return f"catch-up|{plan.space_slug}|{ranges}"
 
 
-def summarize(checkouts: Checkouts, proposals: Proposals) -> str:
-    ranges = "; ".join(
+def _ranges(checkouts: list[SourceCheckout]) -> str:
+    return "; ".join(
         f"{c.plan.source_name} {c.branch} "
         f"{(c.range.base_sha or 'root')[:12]}..{c.range.head_sha[:12]}"
-        for c in checkouts.true_sources
-        if c.needs_work
+        for c in checkouts
     )
-    return f"{len(proposals.docs)} doc(s) proposed by {proposals.agent} for {ranges}"
+
+
+def summarize(checkouts: Checkouts, proposals: Proposals) -> str:
+    parts = []
+    if checkouts.to_review:
+        parts.append(
+            f"{len(proposals.docs)} doc(s) proposed by {proposals.agent} for "
+            f"{_ranges(checkouts.to_review)}"
+        )
+    if proposals.refused:
+        shown = ", ".join(r.path for r in proposals.refused[:MAX_REFUSED_NAMED])
+        more = len(proposals.refused) - MAX_REFUSED_NAMED
+        parts.append(
+            f"{len(proposals.refused)} answer(s) refused: {shown}"
+            + (f", and {more} more" if more > 0 else "")
+        )
+    baselines = [c for c in checkouts.true_sources if c.needs_work and c.baseline]
+    if baselines:
+        parts.append(f"onboarding: {ONBOARDING_NOTE} for {_ranges(baselines)}")
+    return "; ".join(parts)
 
 
 def write_changeset(
@@ -48,11 +76,21 @@ def _write(
         space_id=checkouts.plan.space_id,
         summary=summarize(checkouts, proposals),
         docs=[
-            ChangesetDoc(path=d.path, base_version=d.base_version, proposed_content=d.content)
+            ChangesetDoc(
+                path=d.path,
+                base_version=d.base_version,
+                proposed_content=d.content,
+                evidence=d.evidence,
+                covers=d.covers,
+            )
             for d in proposals.docs
         ],
         dagster_run_id=dagster_run_id,
+        commits=proposals.commits,
     )
+    if created and uow.changesets.supersede_open(changeset.id):
+        # Done once, in the transaction that creates it: a re-execution finds it by its key.
+        changeset = uow.changesets.get(changeset.id)
     for checkout in checkouts.true_sources:
         if checkout.range_id is not None:
             uow.coverage.update_range(checkout.range_id, changeset_id=changeset.id)

@@ -11,12 +11,11 @@ exhaust the receiver's memory.
 """
 
 import asyncio
+import functools
 import logging
 import traceback
 import weakref
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import anyio
 from starlette.applications import Starlette
@@ -34,6 +33,7 @@ from jrn_dagster.webhooks.deliveries import (
     DeliveryKind,
     prepare_delivery,
 )
+from jrn_dagster.webhooks.group_commit import GroupCommitter
 from jrn_dagster.webhooks.signature import (
     SIGNATURE_HEADER,
     require_secret,
@@ -45,7 +45,7 @@ from jrn_dagster.webhooks.store import (
     check_database,
     describe_database_error,
     is_database_unavailable,
-    store_delivery,
+    store_group,
 )
 
 logger = logging.getLogger(__name__)
@@ -63,8 +63,6 @@ DEFAULT_MAX_UNVERIFIED_BYTES = 64 * 1024 * 1024
 STACK_FRAMES_LOGGED = 8
 # Answered before the body was read to its end (too large, no room to hold it).
 _UNREAD_BODY_OUTCOMES = frozenset({"too_large", "over_budget"})
-
-T = TypeVar("T")
 
 
 class _RejectedError(Exception):
@@ -109,16 +107,18 @@ def create_app(
     At most ``max_unverified_bytes`` are held for bodies not verified yet, across all requests;
     a request that would pass it gets a 503 with ``Retry-After``, its body unread.
 
-    ``database_concurrency`` bounds the store calls in flight (default: 1 on SQLite, whose
-    writers queue on one lock anyway, 10 on PostgreSQL); a request that waits longer than
-    ``queue_timeout_seconds`` for its turn gets a 503. Bound the database's own waits with
+    Deliveries are stored by group commit (``webhooks.group_commit``): those that arrive while
+    the database is busy are committed together, and each is answered after that commit.
+    ``database_concurrency`` bounds the groups in flight (default: 1 on SQLite, whose writers
+    queue on one lock anyway, 4 on PostgreSQL); a delivery that no group takes within
+    ``queue_timeout_seconds`` gets a 503. Bound the database's own waits with
     ``Database(url, timeout_seconds=...)``.
     """
     receiver = _GitHubReceiver(
         database,
         require_secret(secret),
         max_body_bytes=max_body_bytes,
-        database_concurrency=database_concurrency or (1 if database.dialect == "sqlite" else 10),
+        database_concurrency=database_concurrency or (1 if database.dialect == "sqlite" else 4),
         queue_timeout_seconds=queue_timeout_seconds,
         unverified=UnverifiedBytesBudget(max(max_unverified_bytes, max_body_bytes)),
     )
@@ -150,10 +150,9 @@ class _GitHubReceiver:
         self._database_concurrency = database_concurrency
         self._queue_timeout_seconds = queue_timeout_seconds
         self._unverified = unverified
-        # anyio limiters belong to one event loop; a test client may run several in turn.
-        self._limiters: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, anyio.CapacityLimiter
-        ] = weakref.WeakKeyDictionary()
+        self._committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommitter] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def receive(self, request: Request) -> Response:
         log = access_fields(request.scope)
@@ -179,12 +178,16 @@ class _GitHubReceiver:
                 log, 202, "ignored", f"event type {delivery.event_type!r} is not handled"
             )
         try:
-            stored = await self._in_database(store_delivery, self._database, delivery)
+            outcome = await self._committer().store(
+                delivery, size=len(body), queue_timeout=self._queue_timeout_seconds
+            )
         except TimeoutError:
             return _answer(log, 503, "database_busy", "the database is busy, redeliver later")
-        except Exception as error:
-            return _database_failure(log, error)
-        return _stored(log, stored)
+        if isinstance(outcome, StoredDelivery):
+            return _stored(log, outcome)
+        if isinstance(outcome, Exception):
+            return _database_failure(log, outcome)
+        raise TypeError(f"unexpected outcome {type(outcome).__name__}")  # pragma: no cover
 
     async def _authenticated_body(self, request: Request, log: dict[str, object]) -> bytes:
         """The raw body, once its size and signature are right (nothing else is looked at
@@ -249,24 +252,17 @@ class _GitHubReceiver:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    async def _in_database(self, function: Callable[..., T], *args: object) -> T:
-        """Run a synchronous database call in a worker thread, at most N at a time."""
-        limiter = self._limiter()
-        with anyio.move_on_after(self._queue_timeout_seconds) as waiting:
-            await limiter.acquire()
-        if waiting.cancelled_caught:
-            raise TimeoutError
-        try:
-            return await anyio.to_thread.run_sync(function, *args)
-        finally:
-            limiter.release()
-
-    def _limiter(self) -> anyio.CapacityLimiter:
+    def _committer(self) -> GroupCommitter:
+        """The group committer of the running event loop (one per loop: a test client may run
+        several loops in turn)."""
         loop = asyncio.get_running_loop()
-        limiter = self._limiters.get(loop)
-        if limiter is None:
-            limiter = self._limiters[loop] = anyio.CapacityLimiter(self._database_concurrency)
-        return limiter
+        committer = self._committers.get(loop)
+        if committer is None:
+            committer = self._committers[loop] = GroupCommitter(
+                functools.partial(store_group, self._database),
+                groups_in_flight=self._database_concurrency,
+            )
+        return committer
 
 
 def _delivery(request: Request, body: bytes) -> Delivery:

@@ -1,10 +1,12 @@
 """Durable, deduplicated storage of deliveries, and how database failures are told apart."""
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import exc
 
+from jrn_dagster.db.repositories.events import NewWebhookEvent
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.installations import InstallationEffect
 from jrn_dagster.domain.records import WebhookEvent
@@ -58,6 +60,62 @@ def store_delivery(database: Database, delivery: Delivery) -> StoredDelivery:
             },
         )
     return StoredDelivery(event=event, created=created, lifecycle=lifecycle)
+
+
+def store_deliveries(database: Database, deliveries: Sequence[Delivery]) -> list[StoredDelivery]:
+    """Commit several deliveries in one transaction (a group commit, docs/webhooks.md): what
+    ``store_delivery`` does for each, in two statements and one commit for all of them.
+
+    GitHub App lifecycle deliveries are refused (``ValueError``): they change other tables and
+    are stored one at a time, with ``store_delivery``.
+    """
+    if any(delivery.installation is not None for delivery in deliveries):
+        raise ValueError("GitHub App lifecycle deliveries are stored one at a time")
+    with database.unit_of_work(serializable_write=True) as uow:
+        stored = uow.events.store_many(
+            [
+                NewWebhookEvent(
+                    delivery_id=delivery.delivery_id,
+                    event_type=delivery.event_type,
+                    payload=delivery.payload,
+                    headers=delivery.headers,
+                    push=delivery.push,
+                )
+                for delivery in deliveries
+            ]
+        )
+        uow.commit()
+    return [StoredDelivery(event=event, created=created) for event, created in stored]
+
+
+def store_group(
+    database: Database, deliveries: Sequence[Delivery]
+) -> list[StoredDelivery | Exception]:
+    """Store a group of deliveries, committed together when possible; each delivery's outcome,
+    in order: what was stored, or why it was not (an exception, never raised here).
+
+    A lifecycle delivery, or a group of one, is stored alone (``store_delivery``). When the
+    database is unavailable every delivery gets that error. Any other failure of the group (a
+    payload the database refuses, a bug) may be one delivery's: each is then stored in its own
+    transaction, so one bad delivery refuses no other.
+    """
+    if len(deliveries) == 1 or any(d.installation is not None for d in deliveries):
+        return [_outcome(store_delivery, database, delivery) for delivery in deliveries]
+    try:
+        return list(store_deliveries(database, deliveries))
+    except Exception as error:
+        if is_database_unavailable(error):
+            return [error] * len(deliveries)
+    return [_outcome(store_delivery, database, delivery) for delivery in deliveries]
+
+
+def _outcome(
+    store: Callable[[Database, Delivery], StoredDelivery], database: Database, delivery: Delivery
+) -> StoredDelivery | Exception:
+    try:
+        return store(database, delivery)
+    except Exception as error:
+        return error
 
 
 def check_database(database: Database) -> int:

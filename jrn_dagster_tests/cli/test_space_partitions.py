@@ -18,6 +18,7 @@ from sqlalchemy import make_url
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, push_change
 from jrn_dagster.jobs import SPACES, cli_impact
+from jrn_dagster.ops.cli_impact import NO_SANDBOX
 from jrn_dagster.resources import with_run_sandbox
 from jrn_dagster_tests.support.cli import run_cli
 from jrn_dagster_tests.support.databases import temporary_postgres_database
@@ -147,8 +148,9 @@ def test_runs_of_an_archived_space_end_at_once_skipped(database: Database, tmp_p
         queued = run_request(flow, request)
         assert queued.success and queued.run_id
         metadata = _clone_metadata(flow.instance, queued.run_id)
+        assert metadata["outcome"] == "skipped"
         assert metadata["skip_reason"] == f"space '{API_SPACE}' was archived after the event"
-        assert metadata["sandbox_id"] == ""
+        assert metadata["sandbox_id"] == NO_SANDBOX
 
         # A UI launch or a backfill of the partition: the catch-up config, no event.
         job = Definitions(

@@ -3,6 +3,7 @@
 import pytest
 
 from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.domain.errors import ConflictError
 from jrn_dagster.domain.records import ChangesetDoc, ChangesetStatus
 from jrn_dagster_tests.support.cli import cli_json, run_cli
 
@@ -143,3 +144,40 @@ def test_list_show_reject(database: Database) -> None:
     assert "# A, updated" in shown.stdout
     assert run_cli(database.url, "changesets", "reject", str(changeset_id)).exit_code == 0
     assert cli_json(database.url, "changesets", "list", "--status", "open") == []
+
+
+def test_a_new_proposal_supersedes_the_whole_open_changeset_and_carries_its_other_docs(
+    database: Database,
+) -> None:
+    """docs/decisions.md, "One open proposal per doc": the old changeset proposed a.md and
+    new.md; the new one proposes a.md only. The old one is superseded as a whole and new.md is
+    carried over unchanged; creating the new one again (a re-execution) changes nothing."""
+    space_id = _space_with_docs(database)
+    old_id = _propose(database, space_id, key="old")
+    newer = [ChangesetDoc(path="a.md", base_version=1, proposed_content="# A, newer\n")]
+    for _ in range(2):
+        with database.unit_of_work() as uow:
+            changeset, created = uow.changesets.create_once(
+                key="new", space_id=space_id, summary="one doc", docs=newer, dagster_run_id=None
+            )
+            if created:
+                assert uow.changesets.supersede_open(changeset.id) == [old_id]
+            uow.commit()
+    with database.unit_of_work() as uow:
+        old, new = uow.changesets.all(space_id=space_id)
+        open_proposals = uow.changesets.open_proposals(space_id, ["a.md", "new.md", "b.md"])
+    assert (old.status, old.superseded_by) == (ChangesetStatus.SUPERSEDED, new.id)
+    assert {d.path: d.proposed_content for d in new.docs} == {
+        "a.md": "# A, newer\n",
+        "new.md": "# New\n",
+    }
+    assert {path: p.changeset_id for path, p in open_proposals.items()} == {
+        "a.md": new.id,
+        "new.md": new.id,
+    }
+    assert new.summary == f"one doc; supersedes changeset(s) {old_id}"
+    with (
+        database.unit_of_work() as uow,
+        pytest.raises(ConflictError, match=f"superseded by changeset {new.id}"),
+    ):
+        uow.changesets.reject(old_id)

@@ -1,5 +1,3 @@
-import itertools
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +10,7 @@ from jrn_dagster.domain.frontmatter import (
     parse_doc,
     split_frontmatter,
 )
+from jrn_dagster_tests.support.yaml_bombs import alias_bomb
 
 
 def doc(frontmatter: str, body: str = "# Title\n") -> str:
@@ -241,16 +240,6 @@ def test_unclosed_frontmatter_is_reported() -> None:
 def test_huge_frontmatter_is_reported_not_parsed() -> None:
     parsed = parse_doc("a.md", doc("a: '" + "x" * MAX_FRONTMATTER_CHARS + "'\n"))
     assert codes(parsed) == [(ProblemCode.FRONTMATTER_TOO_LARGE, None)]
-
-
-def alias_bomb(levels: int = 9, fan_out: int = 9) -> str:
-    """Each level lists the previous one ``fan_out`` times: ``fan_out ** levels`` leaves
-    (387,420,489 here) for whoever walks the value, in a few hundred characters."""
-    names = "abcdefghijklmnopqrstuvwxyz"
-    lines = [f"a: &a [{', '.join(['x'] * fan_out)}]"]
-    for previous, name in itertools.pairwise(names[:levels]):
-        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * fan_out)}]")
-    return "\n".join(lines) + f"\nattention: *{names[levels - 1]}\n"
 
 
 def test_an_alias_bomb_is_an_invalid_yaml_problem_not_a_hang() -> None:

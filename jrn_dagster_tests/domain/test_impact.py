@@ -18,8 +18,6 @@ from jrn_dagster.domain.impact import (
     prepare_rules,
 )
 from jrn_dagster.domain.impact_index import ancestor_prefixes
-from jrn_dagster_tests.domain.naive_impact import naive_matches, report_matches
-from jrn_dagster_tests.domain.test_frontmatter import alias_bomb
 from jrn_dagster_tests.support.impact_spaces import (
     API,
     PATTERN_PARTS,
@@ -29,6 +27,8 @@ from jrn_dagster_tests.support.impact_spaces import (
     diff_text,
     spaces,
 )
+from jrn_dagster_tests.support.naive_impact import naive_matches, report_matches
+from jrn_dagster_tests.support.yaml_bombs import alias_bomb
 
 
 def make_doc(path: str, *rules: str, jrn: str | None = None) -> ParsedDoc:

@@ -24,8 +24,8 @@ from jrn_dagster.domain.impact_index import (
     ancestor_prefixes,
     extension,
 )
-from jrn_dagster_tests.domain.naive_impact import naive_matches, report_matches
 from jrn_dagster_tests.support.impact_spaces import SEGMENTS, diff_text, spaces
+from jrn_dagster_tests.support.naive_impact import naive_matches, report_matches
 from jrn_dagster_tests.support.stored_rules import selection_in_memory
 
 PROBLEM_DOC = parse_doc(

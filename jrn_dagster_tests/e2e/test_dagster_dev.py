@@ -355,13 +355,24 @@ def check_a_backfill_catches_both_spaces_up(stack: Stack) -> None:
             [processed] = uow.coverage.ranges_by_run(run_id)
             assert processed.status is SpaceRangeStatus.SUCCEEDED
             assert (processed.base_sha, processed.head_sha) == (old_head, new_head)
-            [new] = [c for c in changesets[slug] if c not in changesets_before[slug]]
+            [new] = [
+                c for c in changesets[slug] if c.id not in {b.id for b in changesets_before[slug]}
+            ]
             assert processed.changeset_id == new.id
             assert new.dagster_run_id == run_id
             assert new.status is ChangesetStatus.OPEN
             proposal = new.docs[0].proposed_content
-            assert old_head[:12] in proposal
             assert new_head[:12] in proposal
+            # The push's proposal for the same doc was still open: this one takes it over and
+            # its notice spans both ranges (docs/decisions.md, "One open proposal per doc").
+            assert [(c.status, c.superseded_by) for c in changesets_before[slug]] == [
+                (ChangesetStatus.OPEN, None)
+            ]
+            [previous] = [c for c in changesets[slug] if c.id != new.id]
+            assert (previous.status, previous.superseded_by) == (
+                ChangesetStatus.SUPERSEDED,
+                new.id,
+            )
     # Both spaces' ranges link the old head to the new: the source cursor follows.
     [(branch, head, _)] = source_cursor(stack)
     assert (branch, head) == ("main", new_head)
@@ -414,6 +425,8 @@ def check_failed_runs_recover_by_reexecution(stack: Stack) -> None:
             assert processed.status is SpaceRangeStatus.SUCCEEDED
             assert (processed.base_sha, processed.head_sha) == (before, after)
             slug = run.tags[PARTITION_TAG]
-            [new] = [c for c in changesets[slug] if c not in changesets_before[slug]]
+            [new] = [
+                c for c in changesets[slug] if c.id not in {b.id for b in changesets_before[slug]}
+            ]
             assert (new.id, new.dagster_run_id) == (processed.changeset_id, run.run_id)
     assert list(stack.sandbox_dir.iterdir()) == []

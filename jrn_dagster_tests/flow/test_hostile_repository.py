@@ -29,14 +29,14 @@ from jrn_dagster.demo.local_git import run_git
 from jrn_dagster.demo.scenario import API_SPACE, push_files
 from jrn_dagster.resources.agent import CommandAgentResource
 from jrn_dagster.resources.sandbox import LocalSandboxResource
-from jrn_dagster_tests.conftest import DATABASE_KINDS
-from jrn_dagster_tests.resources.processes import processes_with
 from jrn_dagster_tests.support.databases import (
+    DATABASE_KINDS,
     database_text,
     sqlite_copy,
     temporary_postgres_database,
 )
 from jrn_dagster_tests.support.flow import demo_flow, run_request, space_request
+from jrn_dagster_tests.support.liveness import processes_with
 
 CANARY = f"orchestrator-only-{uuid.uuid4().hex}"
 SUBMODULE_CANARY = f"private-submodule-{uuid.uuid4().hex}"

@@ -11,7 +11,7 @@ from jrn_dagster.demo.scenario import push_change
 from jrn_dagster.resources.agent import CommandAgentResource
 from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster.resources.sandbox import E2BSandboxResource
-from jrn_dagster_tests.resources.e2b_double import FakeE2BCloud
+from jrn_dagster_tests.support.e2b_double import FakeE2BCloud
 from jrn_dagster_tests.support.flow import Flow, demo_flow, run_request, space_request
 
 FAILURES = {

@@ -19,8 +19,8 @@ from jrn_dagster.ops.cli_impact import (
     sync_docs,
 )
 from jrn_dagster.resources.agent import CommandAgentResource
-from jrn_dagster_tests.ops.test_ops import context_for, pushed_params
 from jrn_dagster_tests.support.flow import Flow, demo_flow
+from jrn_dagster_tests.support.ops import context_for, pushed_params
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import Failure, build_op_context
+from dagster import Failure
 
 from jrn_dagster.db.unit_of_work import Database
-from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE, push_change
+from jrn_dagster.demo.scenario import API_SPACE, GUIDES_SPACE
 from jrn_dagster.domain.records import ChangesetStatus
-from jrn_dagster.domain.steps import CliImpactJobParams
 from jrn_dagster.ops.cli_impact import (
     CliImpactConfig,
     ImpactConfig,
@@ -19,28 +18,14 @@ from jrn_dagster.ops.cli_impact import (
     sync_back,
     sync_docs,
 )
-from jrn_dagster.resources import with_run_sandbox
-from jrn_dagster.services.matching import match_event
 from jrn_dagster_tests.support.flow import Flow, demo_flow
+from jrn_dagster_tests.support.ops import context_for, pushed_params
 
 
 @pytest.fixture
 def flow(database: Database, tmp_path: Path) -> Iterator[Flow]:
     with demo_flow(database, tmp_path) as flow:
         yield flow
-
-
-def pushed_params(flow: Flow) -> tuple[int, CliImpactJobParams]:
-    event = push_change(flow.database, flow.world)
-    with flow.database.unit_of_work() as uow:
-        [params] = match_event(uow.matching, uow.events.get(event.id)).params
-    return event.id, params
-
-
-def context_for(flow: Flow, space: str, tags: dict[str, str] | None = None):
-    return build_op_context(
-        resources=with_run_sandbox(flow.resources), partition_key=space, run_tags=tags
-    )
 
 
 def test_the_ops_in_order_for_one_space(flow: Flow) -> None:

@@ -4,7 +4,7 @@ reason, while the tick moves on (docs/cursors.md, "No poison events")."""
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from jrn_dagster.db.repositories.matching import MatchingRepository
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.runner import evaluate_sensor, requests_of
 from jrn_dagster.domain.event_cursor import EventCursor
+from jrn_dagster.domain.matching import PushTarget
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster_tests.support.cli import run_cli
 from jrn_dagster_tests.support.github import (
@@ -25,9 +26,8 @@ from jrn_dagster_tests.support.github import (
     push_payload,
     sha_for,
 )
-from jrn_dagster_tests.support.receiver import running_receiver
+from jrn_dagster_tests.support.receiver import running_receiver, stored_events
 from jrn_dagster_tests.support.world import matching_world, store_push
-from jrn_dagster_tests.webhooks.conftest import stored_events
 
 TOO_BIG = [2**63, -(2**63) - 1, 2**64 + 7, 10**30]
 
@@ -140,14 +140,15 @@ def test_an_event_whose_matching_fails_is_reported_and_the_tick_moves_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     matching_world(database)
-    original = MatchingRepository.true_source_bindings
+    original = MatchingRepository.true_source_bindings_for
 
-    def failing(self: MatchingRepository, *, repo_key: str, **kwargs: Any):
-        if repo_key == "github.com/acme/widgets":
+    def failing(self: MatchingRepository, targets: Sequence[PushTarget]):
+        # The batched query fails for any batch holding this push, as a bad row would make it.
+        if any(target.repo_key == "github.com/acme/widgets" for target in targets):
             raise RuntimeError("the matching query failed for this event")
-        return original(self, repo_key=repo_key, **kwargs)
+        return original(self, targets)
 
-    monkeypatch.setattr(MatchingRepository, "true_source_bindings", failing)
+    monkeypatch.setattr(MatchingRepository, "true_source_bindings_for", failing)
     broken = store_push(database, before=sha_for("b"), after=sha_for("a"))
     other = store_push(database, repo="gadgets", before=sha_for("b"), after=sha_for("d"))
     result = tick(instance, database, None)

@@ -4,7 +4,6 @@ outcome; the implementation is picked from JRN_SANDBOX with secrets left as EnvV
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from jrn_dagster.resources.sandbox import (
     SandboxResource,
     sandbox_resource_from_env,
 )
-from jrn_dagster_tests.resources.processes import wait_until_gone
+from jrn_dagster_tests.support.liveness import wait_until_gone
 
 
 @op
@@ -110,14 +109,12 @@ def test_the_run_sandbox_and_its_command_are_gone_when_the_run_is_terminated(
 ) -> None:
     base = tmp_path / "sandboxes"
     pid_file = tmp_path / "command.pid"
-    started = time.monotonic()
     result = interrupted_job.execute_in_process(
         resources={"sandbox": LocalSandboxResource(base_dir=str(base))},
         run_config={"ops": {"interrupted_while_running": {"config": {"path": str(pid_file)}}}},
         raise_on_error=False,
     )
     assert not result.success
-    assert time.monotonic() - started < 30
     assert list(base.iterdir()) == []
     assert wait_until_gone(int(pid_file.read_text()))
 

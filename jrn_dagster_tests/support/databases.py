@@ -17,6 +17,9 @@ from jrn_dagster.db.migrate import upgrade
 from jrn_dagster.db.models import Base
 from jrn_dagster.db.unit_of_work import Database
 
+DATABASE_KINDS = ["sqlite", "postgresql"]
+
+
 POSTGRES_SERVER_URL_ENV = "JRN_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -7,6 +7,7 @@ response by its Content-Length, nothing more.
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass, field
 
 from jrn_dagster_tests.support.github import (
@@ -34,10 +35,19 @@ class LoadRequest:
 
 
 async def send_concurrently(
-    host: str, port: int, requests: list[LoadRequest], *, connections: int = 100
+    host: str,
+    port: int,
+    requests: list[LoadRequest],
+    *,
+    connections: int = 100,
+    latencies: list[float] | None = None,
 ) -> list[int]:
-    """Send every request over ``connections`` parallel connections; the status of each."""
+    """Send every request over ``connections`` parallel connections; the status of each.
+
+    ``latencies``: filled with each request's seconds from its first byte sent to its response
+    read (in request order), for the benchmarks' percentiles."""
     statuses = [0] * len(requests)
+    seconds = [0.0] * len(requests)
     pending: asyncio.Queue[int] = asyncio.Queue()
     for index in range(len(requests)):
         pending.put_nowait(index)
@@ -50,9 +60,11 @@ async def send_concurrently(
                 index = pending.get_nowait()
                 if writer is None or reader is None:
                     reader, writer = await asyncio.open_connection(host, port)
+                started = time.perf_counter()
                 writer.write(requests[index].encode(host))
                 await writer.drain()
                 statuses[index], close = await _read_response(reader)
+                seconds[index] = time.perf_counter() - started
                 if close:
                     writer.close()
                     reader = writer = None
@@ -61,6 +73,8 @@ async def send_concurrently(
                 writer.close()
 
     await asyncio.gather(*(connection_worker() for _ in range(connections)))
+    if latencies is not None:
+        latencies[:] = seconds
     return statuses
 
 

@@ -26,7 +26,7 @@ from jrn_dagster.resources.agent import CommandAgentResource
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster.resources.sandbox import E2BSandboxResource, LocalSandboxResource, SandboxResource
-from jrn_dagster_tests.resources.e2b_double import FakeE2BCloud
+from jrn_dagster_tests.support.e2b_double import FakeE2BCloud
 
 
 def _e2b_sandboxes(config: dict[str, Any]) -> tuple[E2BSandboxResource, FakeE2BCloud]:

@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.domain.records import WebhookEvent
 from jrn_dagster.webhooks.app import create_app
 from jrn_dagster.webhooks.server import uvicorn_config
 from jrn_dagster_tests.support.github import DEFAULT_SECRET, WEBHOOK_PATH
@@ -117,3 +118,9 @@ def serving_receiver_process(
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=STARTUP_SECONDS)
         collector.join(timeout=STARTUP_SECONDS)  # every line read once the pipe closes
+
+
+def stored_events(database: Database) -> list[WebhookEvent]:
+    """Every stored event, oldest first."""
+    with database.unit_of_work() as uow:
+        return uow.events.after(0, limit=100_000)

@@ -4,6 +4,7 @@ branch from commit n-1 to commit n, and a run records what ``clone`` would have 
 from dataclasses import dataclass
 
 from jrn_dagster.db.unit_of_work import Database
+from jrn_dagster.domain.coordinates import RepoCoordinate
 from jrn_dagster.domain.coverage import Ancestry, CoveredRange, decide_range
 from jrn_dagster.domain.records import WebhookEvent
 from jrn_dagster.domain.steps import Checkouts, PlanMode, SourceCheckout, SourcePlan, SpacePlan
@@ -92,7 +93,7 @@ def start_run(
         source_id=source.source_id,
         source_name="widgets",
         integration_id=source.integration_id,
-        repo="github.com/acme/widgets",
+        coordinate=RepoCoordinate.parse("github.com/acme/widgets"),
         branch="main",
         head_sha=head_of(n),
         event_base_sha=head_of(n - 1),

@@ -23,8 +23,8 @@ from jrn_dagster_tests.support.github import (
     send_delivery,
     sha_for,
 )
+from jrn_dagster_tests.support.receiver import stored_events
 from jrn_dagster_tests.support.world import World, matching_world, store_push, table_snapshot
-from jrn_dagster_tests.webhooks.conftest import stored_events
 
 APP_INSTALLATION = 42  # integration "app" (source widgets-app); "app-other" is installation 43
 

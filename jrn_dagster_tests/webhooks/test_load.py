@@ -14,8 +14,7 @@ from jrn_dagster_tests.support.load_client import (
     mixed_push_deliveries,
     send_concurrently,
 )
-from jrn_dagster_tests.support.receiver import running_receiver
-from jrn_dagster_tests.webhooks.conftest import stored_events
+from jrn_dagster_tests.support.receiver import running_receiver, stored_events
 
 DISTINCT = 1000
 REDELIVERIES = 300

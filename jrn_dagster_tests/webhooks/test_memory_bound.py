@@ -16,8 +16,7 @@ import httpx
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.webhooks.app import DEFAULT_MAX_UNVERIFIED_BYTES
 from jrn_dagster_tests.support.github import WEBHOOK_PATH, delivery_headers
-from jrn_dagster_tests.support.receiver import serving_receiver_process
-from jrn_dagster_tests.webhooks.conftest import stored_events
+from jrn_dagster_tests.support.receiver import serving_receiver_process, stored_events
 
 MIB = 1024 * 1024
 BODY = b"{" + b" " * (24 * MIB - 2) + b"}"

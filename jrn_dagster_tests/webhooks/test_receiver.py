@@ -25,8 +25,7 @@ from jrn_dagster_tests.support.github import (
     send_push,
     sign,
 )
-from jrn_dagster_tests.support.receiver import running_receiver
-from jrn_dagster_tests.webhooks.conftest import stored_events
+from jrn_dagster_tests.support.receiver import running_receiver, stored_events
 
 
 def test_a_valid_push_is_stored_once_with_the_headers_worth_keeping(
@@ -379,12 +378,12 @@ def test_an_unforeseen_error_is_503_with_retry_after_and_one_log_line(
 ) -> None:
     """A bug (here: the store raising what nothing expects) is never a 500: GitHub is told to
     redeliver, and the log line names the exception's type and frames, not its message."""
-    import jrn_dagster.webhooks.app as app_module
+    import jrn_dagster.webhooks.store as store_module
 
     def broken_store(*_: object) -> None:
         raise KeyError("payload-fragment-that-must-not-be-logged")
 
-    monkeypatch.setattr(app_module, "store_delivery", broken_store)
+    monkeypatch.setattr(store_module, "store_delivery", broken_store)
     caplog.set_level(logging.INFO)
     with running_receiver(database_url) as client:
         response = send_push(client)

@@ -1,7 +1,8 @@
 """Changesets: proposals written by runs, applied or rejected by people."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -10,9 +11,37 @@ from jrn_dagster.db.models import ChangesetDocRow, ChangesetRow, DocRow
 from jrn_dagster.db.repositories.docs import DocRepository
 from jrn_dagster.db.types import utcnow
 from jrn_dagster.db.upsert import insert_ignoring_conflicts
+from jrn_dagster.domain.commits import SourceCommits
+from jrn_dagster.domain.covers import CoveredChange
 from jrn_dagster.domain.errors import ConflictError, NotFoundError
 from jrn_dagster.domain.records import Changeset, ChangesetDoc, ChangesetStatus
 from jrn_dagster.domain.validation import file_and_directory_clash
+
+# Paths per IN (...) list: well below every database's bound-parameter limit.
+_IN_CHUNK = 500
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
+
+
+def _covers_json(covers: Sequence[CoveredChange]) -> list[dict[str, Any]]:
+    return [cover.model_dump(by_alias=True, mode="json") for cover in covers]
+
+
+def _require_open(row: ChangesetRow) -> None:
+    if row.status == ChangesetStatus.SUPERSEDED.value:
+        raise ConflictError(
+            f"changeset {row.id} is superseded by changeset {row.superseded_by}: review that one"
+        )
+    if row.status != ChangesetStatus.OPEN.value:
+        raise ConflictError(f"changeset {row.id} is {row.status}, not open")
+
+
+@dataclass(frozen=True)
+class OpenProposal:
+    changeset_id: int
+    covers: list[CoveredChange]
 
 
 @dataclass(frozen=True)
@@ -35,9 +64,11 @@ class ChangesetRepository:
         summary: str,
         docs: Sequence[ChangesetDoc],
         dagster_run_id: str | None,
+        commits: Sequence[SourceCommits] = (),
     ) -> tuple[Changeset, bool]:
         """The changeset for ``key``: created now, or the one an earlier execution created
-        (re-executing a run never makes a second). Returns (changeset, created)."""
+        (re-executing a run never makes a second). Returns (changeset, created). Each doc's
+        evidence and the range's ``commits`` are stored with it."""
         status = ChangesetStatus.OPEN if docs else ChangesetStatus.EMPTY
         inserted = self._session.execute(
             insert_ignoring_conflicts(
@@ -50,6 +81,7 @@ class ChangesetRepository:
                 summary=summary,
                 dagster_run_id=dagster_run_id,
                 created_at=utcnow(),
+                commits=[c.model_dump(by_alias=True, mode="json") for c in commits],
             ).returning(ChangesetRow.id)
         ).scalar()
         if inserted is not None:
@@ -60,6 +92,8 @@ class ChangesetRepository:
                         path=doc.path,
                         base_version=doc.base_version,
                         proposed_content=doc.proposed_content,
+                        evidence=[e.model_dump(by_alias=True, mode="json") for e in doc.evidence],
+                        covers=_covers_json(doc.covers),
                     )
                 )
             self._session.flush()
@@ -67,6 +101,91 @@ class ChangesetRepository:
         assert row is not None  # noqa: S101 - inserted above or by an earlier execution
         self._session.refresh(row)
         return Changeset.model_validate(row), inserted is not None
+
+    def open_proposals(self, space_id: int, paths: Collection[str]) -> dict[str, OpenProposal]:
+        """Each of ``paths`` with an open proposal in the space: the newest open changeset that
+        proposes it (one at most once every proposal supersedes the older ones)."""
+        found: dict[str, OpenProposal] = {}
+        for chunk in _chunks(sorted(set(paths))):
+            rows = self._session.execute(
+                select(ChangesetDocRow.path, ChangesetDocRow.changeset_id, ChangesetDocRow.covers)
+                .join(ChangesetRow, ChangesetRow.id == ChangesetDocRow.changeset_id)
+                .where(
+                    ChangesetRow.space_id == space_id,
+                    ChangesetRow.status == ChangesetStatus.OPEN.value,
+                    ChangesetDocRow.path.in_(chunk),
+                )
+                .order_by(ChangesetDocRow.changeset_id)
+            )
+            for path, changeset_id, covers in rows:
+                found[path] = OpenProposal(
+                    changeset_id=changeset_id,
+                    covers=[CoveredChange.model_validate(c) for c in covers or []],
+                )
+        return found
+
+    def supersede_open(self, changeset_id: int) -> list[int]:
+        """Make ``changeset_id`` the one open proposal of each of its docs: every other open
+        changeset of its space proposing one of them becomes ``superseded`` by it, and the docs
+        of those it does not propose are carried into it unchanged (docs/decisions.md, "One
+        open proposal per doc"). Returns the superseded ids, oldest first."""
+        row = self._require(changeset_id)
+        self._session.refresh(row)
+        paths = {doc.path for doc in row.docs}
+        if row.status != ChangesetStatus.OPEN.value or not paths:
+            return []
+        older = set()
+        for chunk in _chunks(sorted(paths)):
+            older.update(
+                self._session.scalars(
+                    select(ChangesetDocRow.changeset_id)
+                    .join(ChangesetRow, ChangesetRow.id == ChangesetDocRow.changeset_id)
+                    .where(
+                        ChangesetRow.space_id == row.space_id,
+                        ChangesetRow.status == ChangesetStatus.OPEN.value,
+                        ChangesetRow.id != changeset_id,
+                        ChangesetDocRow.path.in_(chunk),
+                    )
+                )
+            )
+        superseded = []
+        # Newest first: of two old proposals for one doc (a pile-up from before this rule),
+        # the newer is carried.
+        for old_id in sorted(older, reverse=True):
+            taken = self._session.execute(
+                update(ChangesetRow)
+                .where(ChangesetRow.id == old_id, ChangesetRow.status == ChangesetStatus.OPEN.value)
+                .values(
+                    status=ChangesetStatus.SUPERSEDED.value,
+                    superseded_by=changeset_id,
+                    decided_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined] - applied or rejected meanwhile
+                continue
+            superseded.append(old_id)
+            for doc in self._session.scalars(
+                select(ChangesetDocRow).where(ChangesetDocRow.changeset_id == old_id)
+            ):
+                if doc.path in paths:
+                    continue
+                paths.add(doc.path)
+                self._session.add(
+                    ChangesetDocRow(
+                        changeset_id=changeset_id,
+                        path=doc.path,
+                        base_version=doc.base_version,
+                        proposed_content=doc.proposed_content,
+                        covers=doc.covers,
+                    )
+                )
+        if superseded:
+            ids = ", ".join(str(i) for i in sorted(superseded))
+            row.summary = f"{row.summary}; supersedes changeset(s) {ids}"
+        self._session.flush()
+        self._session.expire(row)
+        return sorted(superseded)
 
     def get(self, changeset_id: int) -> Changeset:
         return Changeset.model_validate(self._require(changeset_id))
@@ -90,8 +209,7 @@ class ChangesetRepository:
         the conflicts are returned. The caller commits only when ``applied``.
         """
         row = self._require(changeset_id)
-        if row.status != ChangesetStatus.OPEN.value:
-            raise ConflictError(f"changeset {changeset_id} is {row.status}, not open")
+        _require_open(row)
         conflicts = self._conflicts(row)
         if conflicts:
             return ApplyResult(Changeset.model_validate(row), False, conflicts)
@@ -133,8 +251,7 @@ class ChangesetRepository:
 
     def reject(self, changeset_id: int) -> Changeset:
         row = self._require(changeset_id)
-        if row.status != ChangesetStatus.OPEN.value:
-            raise ConflictError(f"changeset {changeset_id} is {row.status}, not open")
+        _require_open(row)
         row.status = ChangesetStatus.REJECTED.value
         row.decided_at = utcnow()
         self._session.flush()

@@ -189,6 +189,26 @@ class DocRepository:
             totals=self._totals(space_id),
         )
 
+    def paths_naming_sources(
+        self, space_id: int, source_names: Collection[str]
+    ) -> dict[str, list[str]]:
+        """Source name (of ``source_names``) -> the paths of the docs whose stored rules name it
+        explicitly, sorted."""
+        if not source_names:
+            return {}
+        rows = self._session.execute(
+            select(DocRuleRow.source, DocRow.path)
+            .join(DocRow, DocRow.id == DocRuleRow.doc_id)
+            .where(DocRuleRow.space_id == space_id, DocRuleRow.source.in_(sorted(source_names)))
+            .distinct()
+            .order_by(DocRuleRow.source, DocRow.path)
+        )
+        naming: dict[str, list[str]] = defaultdict(list)
+        for source, path in rows:
+            if source is not None:  # the IN clause keeps NULLs out; this tells the type checker
+                naming[source].append(path)
+        return dict(naming)
+
     def clashing_path(self, space_id: int, path: str) -> str | None:
         """A doc of the space named like a directory of ``path``, or inside a directory named
         ``path`` (see ``domain.paths.file_and_directory_clash``); None when there is none."""

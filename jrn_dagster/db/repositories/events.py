@@ -1,12 +1,15 @@
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from jrn_dagster.db.models import WebhookEventRow
-from jrn_dagster.db.upsert import insert_ignoring_conflicts
+from jrn_dagster.db.row_parameters import BIG_INTEGER, TEXT, row_parameters
+from jrn_dagster.db.types import utcnow
+from jrn_dagster.db.upsert import conflict_free_insert, insert_ignoring_conflicts
 from jrn_dagster.domain.errors import InvalidInputError, NotFoundError
 from jrn_dagster.domain.push import PushEvent, normalize_push
 from jrn_dagster.domain.records import Push, WebhookEvent
@@ -32,6 +35,17 @@ def push_facts(event_type: str, payload: Any, push: PushEvent | None) -> dict[st
         "forced": push.forced,
         "installation_id": push.installation_id,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebhookEvent:
+    """A delivery to store (``WebhookEventRepository.store_many``)."""
+
+    delivery_id: str
+    event_type: str
+    payload: dict[str, Any]
+    headers: dict[str, str]
+    push: PushEvent | None = None
 
 
 class WebhookEventRepository:
@@ -75,6 +89,66 @@ class WebhookEventRepository:
         if row is None:  # pragma: no cover - the unique constraint says it exists
             raise NotFoundError(f"delivery {delivery_id!r} vanished while being stored")
         return WebhookEvent.model_validate(row), False
+
+    def store_many(self, events: Sequence[NewWebhookEvent]) -> list[tuple[WebhookEvent, bool]]:
+        """``store`` for several deliveries in the session's transaction, in two statements
+        whatever their number (one lookup of known delivery ids, one multi-row insert): what a
+        group commit of the receiver runs (docs/webhooks.md#group-commit).
+
+        Returns, in order, each delivery's stored event and whether it was created by it. A
+        delivery id repeated within ``events`` is created by its first occurrence; the later
+        ones are redeliveries of it. Known ids are looked up before inserting, so a redelivery
+        does not use up an id (ids are the sensor's cursor; a gap looks like a transaction still
+        in flight, docs/cursors.md).
+        """
+        known = self._by_deliveries(list({event.delivery_id for event in events}))
+        fresh: dict[str, NewWebhookEvent] = {}
+        for event in events:
+            if event.delivery_id not in known:
+                fresh.setdefault(event.delivery_id, event)
+        created: dict[str, WebhookEvent] = {}
+        if fresh:
+            received_at = utcnow()
+            rows = [
+                {
+                    "delivery_id": event.delivery_id,
+                    "event_type": event.event_type,
+                    "payload": event.payload,
+                    "headers": event.headers,
+                    "received_at": received_at,
+                    **_ALL_PUSH_FACTS,
+                    **push_facts(event.event_type, event.payload, event.push),
+                }
+                for event in fresh.values()
+            ]
+            # One cached statement run with many rows: SQLAlchemy sends it as multi-row
+            # INSERTs ("insertmanyvalues"). Only the new ids come back, not the payloads.
+            statement = conflict_free_insert(
+                self._session, WebhookEventRow, ["delivery_id"]
+            ).returning(WebhookEventRow.id, WebhookEventRow.delivery_id)
+            for event_id, delivery_id in self._session.connection().execute(statement, rows):
+                event = fresh[delivery_id]
+                created[delivery_id] = WebhookEvent(
+                    id=event_id,
+                    delivery_id=delivery_id,
+                    event_type=event.event_type,
+                    payload=event.payload,
+                    headers=event.headers,
+                    received_at=received_at,
+                )
+            # Ids another writer stored between the lookup and the insert.
+            known.update(self._by_deliveries([i for i in fresh if i not in created]))
+        results: list[tuple[WebhookEvent, bool]] = []
+        for event in events:
+            new = created.pop(event.delivery_id, None)
+            if new is not None:
+                known[event.delivery_id] = new
+                results.append((new, True))
+            elif event.delivery_id in known:
+                results.append((known[event.delivery_id], False))
+            else:  # pragma: no cover - the unique constraint says it exists
+                raise NotFoundError(f"delivery {event.delivery_id!r} vanished while being stored")
+        return results
 
     def get(self, event_id: int) -> WebhookEvent:
         row = self._session.get(WebhookEventRow, event_id)
@@ -151,6 +225,35 @@ class WebhookEventRepository:
         )
         return [_push(row) for row in rows]
 
+    def previous_pushes(self, pushes: Sequence[tuple[int, str, str]]) -> dict[int, Push]:
+        """For each (event id, repository key, branch): the newest stored push to that branch
+        with a smaller id, if any. One statement for a whole tick, on the
+        ``(repo_key, branch, id)`` index."""
+        if not pushes:
+            return {}
+        asked = row_parameters(
+            self._session,
+            "asked",
+            [("event_id", BIG_INTEGER), ("repo_key", TEXT), ("branch", TEXT)],
+            pushes,
+        )
+        earlier = aliased(WebhookEventRow)
+        previous_id = (
+            select(func.max(earlier.id))
+            .where(
+                earlier.repo_key == asked.c.repo_key,
+                earlier.branch == asked.c.branch,
+                earlier.id < asked.c.event_id,
+            )
+            .scalar_subquery()
+        )
+        rows = self._session.execute(
+            select(asked.c.event_id, *_PUSH_COLUMNS)
+            .select_from(asked)
+            .join(WebhookEventRow, WebhookEventRow.id == previous_id)
+        )
+        return {event_id: _push(push) for event_id, *push in rows}
+
     def received(self, *, after_id: int, up_to_id: int) -> list[tuple[int, datetime]]:
         """(id, received time) of every event in ``(after_id, up_to_id]``, oldest first: where
         ids are missing, a transaction may still be inserting a push."""
@@ -169,11 +272,24 @@ class WebhookEventRepository:
             or 0
         )
 
+    def _by_deliveries(self, delivery_ids: list[str]) -> dict[str, WebhookEvent]:
+        if not delivery_ids:
+            return {}
+        rows = self._session.scalars(
+            select(WebhookEventRow).where(WebhookEventRow.delivery_id.in_(delivery_ids))
+        )
+        return {row.delivery_id: WebhookEvent.model_validate(row) for row in rows}
+
     def _by_delivery(self, delivery_id: str) -> WebhookEventRow | None:
         return self._session.scalar(
             select(WebhookEventRow).where(WebhookEventRow.delivery_id == delivery_id)
         )
 
+
+# Every row of a multi-row insert names the same columns: a non-push row sets them to NULL.
+_ALL_PUSH_FACTS: dict[str, Any] = dict.fromkeys(
+    ("repo_key", "branch", "before_sha", "after_sha", "forced", "installation_id")
+)
 
 _PUSH_COLUMNS = (
     WebhookEventRow.id,

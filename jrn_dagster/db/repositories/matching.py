@@ -1,5 +1,7 @@
 """The matching query (docs/contract.md#matching): indexed SQL, true sources only."""
 
+from collections.abc import Sequence
+
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
@@ -12,9 +14,11 @@ from jrn_dagster.db.models import (
     SourceRow,
     SpaceRow,
 )
+from jrn_dagster.db.row_parameters import BIG_INTEGER, TEXT, row_parameters
 from jrn_dagster.domain.matching import (
     BindingCandidate,
     InstallationNews,
+    PushTarget,
     RepositoryBinding,
     RepositorySource,
 )
@@ -28,21 +32,51 @@ class MatchingRepository:
     def true_source_bindings(
         self, *, repo_key: str, host: str, branch: str, installation_id: int | None
     ) -> list[BindingCandidate]:
-        """Enabled bindings of non-archived spaces to enabled true sources of this repository
-        and branch whose integration is active for this host (and installation, for apps).
+        """One push's candidates: ``true_source_bindings_for`` with a single target."""
+        target = PushTarget(repo_key, host, branch, installation_id)
+        return self.true_source_bindings_for([target]).get(target, [])
 
+    def true_source_bindings_for(
+        self, targets: Sequence[PushTarget]
+    ) -> dict[PushTarget, list[BindingCandidate]]:
+        """For every target (the repository, host, branch and installation of a push): the
+        enabled bindings of non-archived spaces to enabled true sources of that repository and
+        branch whose integration is active for the host (and installation, for apps).
+
+        One statement, whatever the number of targets: the targets are a table (one bound
+        parameter per column, ``db/row_parameters.py``) joined to the sources
+        (docs/contract.md#matching).
         Virtual sources are excluded by the query itself (``integration_id IS NOT NULL`` is
         implied by the inner join and stated for the partial index), so they never reach code.
         """
+        unique = list(dict.fromkeys(targets))
+        found: dict[PushTarget, list[BindingCandidate]] = {target: [] for target in unique}
+        if unique:
+            for target, candidate in self._candidates(unique):
+                found[target].append(candidate)
+        return found
+
+    def _candidates(self, targets: list[PushTarget]) -> list[tuple[PushTarget, BindingCandidate]]:
+        pushed = row_parameters(
+            self._session,
+            "pushed",
+            [
+                ("repo_key", TEXT),
+                ("host", TEXT),
+                ("branch", TEXT),
+                ("installation_id", BIG_INTEGER),
+            ],
+            [(t.repo_key, t.host, t.branch, t.installation_id) for t in targets],
+        )
         integration_matches = and_(
             IntegrationRow.id == SourceRow.integration_id,
             IntegrationRow.status == IntegrationStatus.ACTIVE.value,
-            IntegrationRow.host == host,
+            IntegrationRow.host == pushed.c.host,
             or_(
                 IntegrationRow.kind == IntegrationKind.TOKEN.value,
                 and_(
                     IntegrationRow.kind == IntegrationKind.GITHUB_APP.value,
-                    IntegrationRow.installation_id == installation_id,
+                    IntegrationRow.installation_id == pushed.c.installation_id,
                 ),
             ),
         )
@@ -56,6 +90,10 @@ class MatchingRepository:
         )
         query = (
             select(
+                pushed.c.repo_key,
+                pushed.c.host,
+                pushed.c.branch,
+                pushed.c.installation_id,
                 SourceRow.id,
                 IntegrationRow.id,
                 SpaceRow.id,
@@ -63,34 +101,53 @@ class MatchingRepository:
                 BindingRow.jrn_pattern,
                 SourceCursorRow.head_sha,
             )
+            .select_from(pushed)
+            .join(
+                SourceRow,
+                and_(
+                    SourceRow.repo_key == pushed.c.repo_key,
+                    SourceRow.integration_id.is_not(None),
+                    SourceRow.enabled,
+                    or_(SourceRow.branch.is_(None), SourceRow.branch == pushed.c.branch),
+                ),
+            )
             .join(IntegrationRow, integration_matches)
             .join(BindingRow, and_(BindingRow.source_id == SourceRow.id, BindingRow.enabled))
             .join(SpaceRow, and_(SpaceRow.id == BindingRow.space_id, ~SpaceRow.archived))
             .outerjoin(
                 SourceCursorRow,
-                and_(SourceCursorRow.source_id == SourceRow.id, SourceCursorRow.branch == branch),
+                and_(
+                    SourceCursorRow.source_id == SourceRow.id,
+                    SourceCursorRow.branch == pushed.c.branch,
+                ),
             )
-            .where(
-                SourceRow.repo_key == repo_key,
-                SourceRow.integration_id.is_not(None),
-                SourceRow.enabled,
-                or_(SourceRow.branch.is_(None), SourceRow.branch == branch),
-                ~lost_by_installation,
-            )
+            .where(~lost_by_installation)
             .order_by(SourceRow.id, SpaceRow.id)
         )
         return [
-            BindingCandidate(
-                source_id=source_id,
-                integration_id=integration_id,
-                space_id=space_id,
-                space_slug=slug,
-                jrn_pattern=pattern,
-                source_cursor=cursor,
+            (
+                PushTarget(repo_key, host, branch, installation_id),
+                BindingCandidate(
+                    source_id=source_id,
+                    integration_id=integration_id,
+                    space_id=space_id,
+                    space_slug=slug,
+                    jrn_pattern=pattern,
+                    source_cursor=cursor,
+                ),
             )
-            for source_id, integration_id, space_id, slug, pattern, cursor in self._session.execute(
-                query
-            )
+            for (
+                repo_key,
+                host,
+                branch,
+                installation_id,
+                source_id,
+                integration_id,
+                space_id,
+                slug,
+                pattern,
+                cursor,
+            ) in self._session.execute(query)
         ]
 
     def repository_sources(self, repo_key: str) -> list[RepositorySource]:
