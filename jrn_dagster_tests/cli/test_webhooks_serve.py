@@ -119,8 +119,9 @@ def test_serves_with_the_25_mb_limit_and_stops_on_sigterm(
         )
 
         process.send_signal(signal.SIGTERM)
-        # uvicorn shuts down gracefully, then re-raises the signal it caught.
-        assert process.wait(timeout=STARTUP_SECONDS) == -signal.SIGTERM
+        # uvicorn shuts down gracefully, then re-raises the signal it caught; on a loaded machine
+        # it was seen ending with 0 instead. Either way it stopped, and nothing was lost.
+        assert process.wait(timeout=STARTUP_SECONDS) in (0, -signal.SIGTERM)
 
     assert len(stored_events(database)) == 2
     log = "".join(lines)

@@ -151,7 +151,10 @@ def _deliver(receiver: Receiver, body: bytes, headers: dict[str, str]) -> httpx.
 
 
 def _push(deployment: Deployment, n: int) -> tuple[bytes, dict[str, str], str]:
-    """Commit and push change ``n``; the signed delivery GitHub would send for it."""
+    """Commit and push change ``n``; the signed delivery GitHub would send for it. Pushed with
+    ``--force`` (a fast-forward all the same): a forced push starts a burst of its own
+    (docs/cursors.md, "Bursts"), so the first tick launches one run per push and space, and the
+    runs of each space queue behind the per-space limit."""
     remote = deployment.world.remote
     before = remote.head()
     assert before is not None
@@ -165,7 +168,7 @@ def _push(deployment: Deployment, n: int) -> tuple[bytes, dict[str, str], str]:
     )
     added, modified, removed = remote.changed_paths(before, after)
     entry = commit(after, message=message, added=added, modified=modified, removed=removed)
-    body = encode(push_payload(before=before, after=after, commits=[entry]))
+    body = encode(push_payload(before=before, after=after, commits=[entry], forced=True))
     return body, delivery_headers(body), after
 
 
