@@ -27,14 +27,12 @@ from jrn_dagster.demo.scenario import DemoWorld, ensure_world, push_change
 from jrn_dagster.demo.sensor_state import EvaluatedTick, record_tick, stored_cursor
 from jrn_dagster.domain.event_cursor import EventCursor
 from jrn_dagster.domain.records import WebhookEvent
+from jrn_dagster.resources.agent import AGENT_COMMAND_ENV
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.sandbox import SANDBOX_ENV
 from jrn_dagster.sensors import webhook_event_sensor
 
 Progress = Callable[[str], None]
-# Read by jrn_dagster.definitions at import (not imported here: it would read the environment
-# before the demo sets it).
-AGENT_COMMAND_ENV = "JRN_AGENT_COMMAND"
 # The demo's own events fit in one tick; a home with a backlog takes a few more.
 MAX_DEMO_TICKS = 50
 

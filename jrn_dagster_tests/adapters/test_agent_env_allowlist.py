@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 
 from jrn_dagster.adapters.agents import CommandAgent
-from jrn_dagster.definitions import agent_resource
 from jrn_dagster.domain.errors import InvalidInputError
 from jrn_dagster.domain.steps import Checkouts, PlanMode, SpacePlan
 from jrn_dagster.ports.agent import AgentTask
 from jrn_dagster.ports.sandbox import Sandbox, SandboxIsolationError
 from jrn_dagster.redaction import REDACTED, redact
-from jrn_dagster.resources.agent import CommandAgentResource
+from jrn_dagster.resources.agent import CommandAgentResource, agent_resource_from_env
 from jrn_dagster.resources.sandbox import LocalSandboxResource
 from jrn_dagster.services.impact import empty_report
 
@@ -35,7 +34,7 @@ def _task(sandbox: Sandbox) -> AgentTask:
 def _allowlisted(monkeypatch: pytest.MonkeyPatch, script: str) -> CommandAgent:
     monkeypatch.setenv("MY_LLM_KEY", LLM_KEY)
     monkeypatch.setenv("OTHER_SECRET", OTHER_SECRET)
-    resource = agent_resource(
+    resource = agent_resource_from_env(
         {
             "JRN_AGENT_COMMAND": shlex.join(["bash", "-c", script]),
             "JRN_AGENT_ENV_ALLOWLIST": " MY_LLM_KEY, ",
@@ -83,7 +82,7 @@ def test_an_unisolated_local_agent_is_refused_secrets(
 @pytest.mark.parametrize("names", ["JRN_DATABASE_URL", "BAD-NAME", "A=B"])
 def test_the_allowlist_takes_plain_names_only(names: str) -> None:
     with pytest.raises(InvalidInputError, match="JRN_AGENT_ENV_ALLOWLIST"):
-        agent_resource({"JRN_AGENT_COMMAND": "agent", "JRN_AGENT_ENV_ALLOWLIST": names})
+        agent_resource_from_env({"JRN_AGENT_COMMAND": "agent", "JRN_AGENT_ENV_ALLOWLIST": names})
 
 
 def test_a_listed_variable_that_is_not_set_is_a_clear_error(

@@ -3,13 +3,16 @@
 import pytest
 from dagster import EnvVar
 
-from jrn_dagster.definitions import agent_resource
 from jrn_dagster.domain.errors import InvalidInputError
-from jrn_dagster.resources.agent import LLMAgentResource, NoticeAgentResource
+from jrn_dagster.resources.agent import (
+    LLMAgentResource,
+    NoticeAgentResource,
+    agent_resource_from_env,
+)
 
 
 def test_jrn_llm_model_selects_the_llm_agent_with_its_settings() -> None:
-    resource = agent_resource(
+    resource = agent_resource_from_env(
         {
             "JRN_LLM_MODEL": "qwen2.5-coder",
             "JRN_LLM_BASE_URL": "http://llm.internal:8000/v1",
@@ -27,11 +30,11 @@ def test_jrn_llm_model_selects_the_llm_agent_with_its_settings() -> None:
 
 
 def test_the_key_variable_defaults_to_openai_api_key() -> None:
-    resource = agent_resource({"JRN_LLM_MODEL": "gpt-4.1-mini"})
+    resource = agent_resource_from_env({"JRN_LLM_MODEL": "gpt-4.1-mini"})
     assert isinstance(resource, LLMAgentResource)
     assert resource.api_key == EnvVar("OPENAI_API_KEY")
     assert resource.base_url is None
-    assert isinstance(agent_resource({}), NoticeAgentResource)
+    assert isinstance(agent_resource_from_env({}), NoticeAgentResource)
 
 
 @pytest.mark.parametrize(
@@ -49,5 +52,5 @@ def test_the_key_variable_defaults_to_openai_api_key() -> None:
 )
 def test_inconsistent_settings_are_refused(environ: dict[str, str], message: str) -> None:
     with pytest.raises(InvalidInputError) as error:
-        agent_resource(environ)
+        agent_resource_from_env(environ)
     assert str(error.value) == message
