@@ -39,11 +39,14 @@ postgres:
 # all of them run at once, more than there are cores (docs/operations.md#test-time).
 E2E_WORKERS ?= 4
 test: install postgres
-	@status=0; \
+	@status=0; log=$$(mktemp); \
+	echo "== make test: the end-to-end tests (pytest -n $(E2E_WORKERS) -m e2e) run alongside the rest; their report follows it"; \
+	$(BIN)/pytest -n $(E2E_WORKERS) -m e2e -p no:cacheprovider > $$log 2>&1 & e2e=$$!; \
 	echo "== make test 1/2: all tests but the end-to-end ones (pytest -n 2 -m 'not e2e')"; \
 	$(BIN)/pytest -n 2 -m "not e2e" || status=1; \
+	wait $$e2e || status=1; \
 	echo "== make test 2/2: the end-to-end tests (pytest -n $(E2E_WORKERS) -m e2e)"; \
-	$(BIN)/pytest -n $(E2E_WORKERS) -m e2e || status=1; \
+	cat $$log; rm -f $$log; \
 	exit $$status
 
 lint: install
