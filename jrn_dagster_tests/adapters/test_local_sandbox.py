@@ -116,15 +116,18 @@ def test_background_processes_do_not_outlive_their_command(
     assert wait_until_gone(int(result.stdout))
 
 
-def test_timeout_sends_term_first(resource: LocalSandboxResource) -> None:
+def test_timeout_sends_term_first(tmp_path: Path) -> None:
+    # A long grace: on a loaded machine the trap may take more than a second to run, and the
+    # command ends as soon as it has. The timeout leaves bash time to set its trap.
+    resource = LocalSandboxResource(base_dir=str(tmp_path / "sandboxes"), kill_grace_seconds=30)
     sandbox = resource.open("term-first")
-    # A timeout long enough for bash to set its trap on a loaded machine (the sleep outlasts it).
     with pytest.raises(Exception, match="did not finish"):
         sandbox.run(
             ["bash", "-c", "trap 'echo got-term > term.txt; exit 1' TERM; sleep 300 & wait"],
             timeout=5,
         )
     assert sandbox.read_file("term.txt") == b"got-term\n"
+    resource.release_all()
 
 
 def test_release_removes_read_only_trees(resource: LocalSandboxResource) -> None:
