@@ -1,6 +1,7 @@
 """Local sandbox specifics: private directories, process groups, containment."""
 
 import os
+import signal
 import stat
 import time
 from pathlib import Path
@@ -116,16 +117,33 @@ def test_background_processes_do_not_outlive_their_command(
     assert wait_until_gone(int(result.stdout))
 
 
+def _signal_state() -> str:
+    """This process's blocked and ignored signal masks (inherited by every command it starts)."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return "; ".join(line for line in status if line.startswith(("SigBlk", "SigIgn")))
+
+
 def test_timeout_sends_term_first(tmp_path: Path) -> None:
+    # A command inherits its starter's blocked and ignored signals: this test wants to see the
+    # sandbox's TERM, so it starts the command with TERM deliverable whatever earlier tests in
+    # this worker process left behind (the state is in the message when it fails).
+    before = _signal_state()
+    blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    handler = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # A long grace: on a loaded machine the trap may take more than a second to run, and the
     # command ends as soon as it has. The timeout leaves bash time to set its trap.
     resource = LocalSandboxResource(base_dir=str(tmp_path / "sandboxes"), kill_grace_seconds=30)
     sandbox = resource.open("term-first")
-    with pytest.raises(Exception, match="did not finish"):
-        sandbox.run(
-            ["bash", "-c", "trap 'echo got-term > term.txt; exit 1' TERM; sleep 300 & wait"],
-            timeout=5,
-        )
+    try:
+        with pytest.raises(Exception, match="did not finish"):
+            sandbox.run(
+                ["bash", "-c", "trap 'echo got-term > term.txt; exit 1' TERM; sleep 300 & wait"],
+                timeout=5,
+            )
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    assert Path(sandbox.path("term.txt")).exists(), f"no TERM seen; before the test: {before}"
     assert sandbox.read_file("term.txt") == b"got-term\n"
     resource.release_all()
 
