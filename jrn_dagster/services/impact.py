@@ -144,11 +144,7 @@ def analyse_impact(
         if uow.docs.derive_stale_rules(space_id):
             uow.commit()
     report = _report(database, sandbox, checkouts, bound, strict=strict)
-    with database.unit_of_work() as uow:
-        naming = uow.docs.paths_naming_sources(space_id, [source.name for source in bound])
-    report = resolve_named_sources(
-        database, sandbox, repositories, checkouts, report, naming=naming, bound=bound
-    )
+    report = resolve_named_sources(database, sandbox, repositories, checkouts, report, bound=bound)
     report = _with_open_proposals(database, checkouts, report)
     _persist_report(database, checkouts, report)
     return report

@@ -11,7 +11,7 @@ active integration of the same host, else anonymously. One that cannot be had is
 """
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.coordinates import RepoCoordinate
@@ -68,20 +68,23 @@ def resolve_named_sources(
     checkouts: Checkouts,
     report: ImpactReport,
     *,
-    naming: Mapping[str, list[str]],
     bound: Sequence[Source],
 ) -> ImpactReport:
     """``report`` with the sources the rules name that the run does not analyse checked out
-    (``context_sources``), or warned about. ``naming``: bound source name -> the docs whose
-    stored rules name it (``DocRepository.paths_naming_sources``)."""
+    (``context_sources``), or warned about. The stored rules are asked only about bound sources
+    outside the run: a space whose sources are all in the run costs no query."""
     in_run = {s.name for s in report.sources} | {
         c.plan.source_name for c in checkouts.sources if c.path
     }
-    wanted = [s for s in bound if s.name in naming and s.name not in in_run]
-    if not wanted:
+    outside = [s for s in bound if s.name not in in_run]
+    if not outside:
         return report
     with database.unit_of_work() as uow:
-        integrations = uow.integrations.all()
+        naming = uow.docs.paths_naming_sources(checkouts.plan.space_id, [s.name for s in outside])
+        integrations = uow.integrations.all() if naming else []
+    wanted = [s for s in outside if s.name in naming]
+    if not wanted:
+        return report
     context: list[ContextSource] = []
     warnings: list[ReportWarning] = []
     for source in wanted:

@@ -68,7 +68,6 @@ def _resolve(database: Database, sandbox: LocalSandbox, server: GitHttpServer) -
         )
         bound = uow.sources.bound_to(space.id)
         uow.docs.put(space.id, "gadgets.md", DOC)  # its rules are stored with it
-        naming = uow.docs.paths_naming_sources(space.id, [source.name for source in bound])
         uow.commit()
     repositories = GitRepositories(
         clone_url_template=server.url_template,
@@ -82,7 +81,6 @@ def _resolve(database: Database, sandbox: LocalSandbox, server: GitHttpServer) -
         repositories,
         checkouts,
         empty_report(strict=False),
-        naming=naming,
         bound=bound,
     )
 
