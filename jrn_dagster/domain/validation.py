@@ -23,8 +23,14 @@ def validate_name(name: str, what: str) -> str:
     return name
 
 
+def is_env_var_name(name: str) -> bool:
+    """A portable environment variable name: letters, digits and '_', not starting with a digit
+    (at most 200 characters)."""
+    return _ENV_VAR.fullmatch(name) is not None
+
+
 def validate_env_var_name(name: str) -> str:
-    if not _ENV_VAR.fullmatch(name):
+    if not is_env_var_name(name):
         raise InvalidInputError(
             f"invalid environment variable name {name!r}: use letters, digits and '_' "
             "(the secret itself is never stored, only the name of the variable holding it)"

@@ -25,12 +25,12 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict
 
 from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.validation import is_env_var_name
 from jrn_dagster.redaction import redact
 
 # What a command may print: a runaway command must not exhaust the orchestrator's memory; the
 # tail is what explains it. Implementations keep at most this much of each stream.
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class CommandResult(BaseModel):
@@ -55,7 +55,7 @@ def check_argv(argv: Sequence[str]) -> list[str]:
 def check_env(env: Mapping[str, str] | None) -> dict[str, str]:
     checked: dict[str, str] = {}
     for name, value in (env or {}).items():
-        if not _ENV_NAME.match(name):
+        if not is_env_var_name(name):
             raise InvalidInputError(f"invalid environment variable name {name!r}")
         if not isinstance(value, str) or "\x00" in value:
             raise InvalidInputError(f"environment variable {name} must be a string without NUL")

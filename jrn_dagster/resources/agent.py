@@ -3,7 +3,6 @@
 when the definitions load (docs/agents.md)."""
 
 import os
-import re
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from jrn_dagster.adapters.agents import CommandAgent, NoticeAgent
 from jrn_dagster.adapters.llm_agent import LLMAgent
 from jrn_dagster.adapters.llm_client import DEFAULT_RETRY_DELAYS, ChatCompletionsClient
 from jrn_dagster.domain.errors import InvalidInputError
+from jrn_dagster.domain.validation import is_env_var_name
 from jrn_dagster.ports.agent import Agent
 from jrn_dagster.redaction import register_secret
 from jrn_dagster.resources.sandbox import env_flag
@@ -125,7 +125,6 @@ class LLMAgentResource(AgentResource):
 AGENT_COMMAND_ENV = "JRN_AGENT_COMMAND"
 AGENT_NETWORK_ENV = "JRN_AGENT_NETWORK"
 AGENT_ENV_ALLOWLIST_ENV = "JRN_AGENT_ENV_ALLOWLIST"
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LLM_MODEL_ENV = "JRN_LLM_MODEL"
 LLM_BASE_URL_ENV = "JRN_LLM_BASE_URL"
 LLM_API_KEY_ENV_ENV = "JRN_LLM_API_KEY_ENV"
@@ -184,7 +183,7 @@ def env_allowlist(environ: Mapping[str, str]) -> list[str]:
     """The names in ``JRN_AGENT_ENV_ALLOWLIST`` (comma-separated); only names are read here."""
     names = [n.strip() for n in environ.get(AGENT_ENV_ALLOWLIST_ENV, "").split(",") if n.strip()]
     for name in names:
-        if not ENV_NAME.fullmatch(name) or name.startswith("JRN_"):
+        if not is_env_var_name(name) or name.startswith("JRN_"):
             raise InvalidInputError(
                 f"invalid name {name!r} in {AGENT_ENV_ALLOWLIST_ENV}: list environment variable "
                 "names (letters, digits, '_'; not the JRN_ settings), separated by commas"
