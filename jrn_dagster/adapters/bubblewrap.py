@@ -166,9 +166,3 @@ def _probe(bwrap: str | None, read_only: Sequence[str]) -> IsolationCheck:
         lines = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
         return IsolationCheck(False, lines[-1][:300] if lines else f"exit code {done.returncode}")
     return IsolationCheck(True, "")
-
-
-def forget_checks() -> None:
-    """Probe again on next use (tests only)."""
-    with _checked_lock:
-        _checked.clear()
