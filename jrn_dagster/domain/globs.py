@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
+import bracex
 from wcmatch import glob
 
 # wcmatch raises this for too many brace expansions but does not re-export it from `glob`.
@@ -57,8 +58,7 @@ class MatchKind(StrEnum):
     RENAME_FROM = "rename_from"  # the pre-rename path of a renamed file matched
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):  # a tuple: patterns are tokenised by the thousand
     char: str
     escaped: bool
 
@@ -185,8 +185,42 @@ def literal_prefix_dir(pattern: str) -> str:
     changed file only against globs rooted in one of its ancestor directories.
     """
     literal_run = _LITERAL_RUN.match(pattern)
-    text = _ESCAPED.sub(r"\1", literal_run.group(0)) if literal_run else ""
+    text = literal_run.group(0) if literal_run else ""
+    if "\\" in text:
+        text = _ESCAPED.sub(r"\1", text)
     return text[: text.rfind("/") + 1]
+
+
+# Unescaped, any of these ends the literal head of a file name (globs.literal_name_head).
+_HEAD_STOPS = frozenset("*?[{")
+_NAME_HEAD = re.compile(r"[^*?\[{]*")
+
+
+@lru_cache(maxsize=MATCHER_CACHE_SIZE)
+def literal_name_head(pattern: str) -> str:
+    """The text the file name (last segment) of every match of ``pattern`` starts with: ``h7``
+    for ``src/**/h7*.ts``, ``svc3.proto`` for ``**/svc3.proto``. ``""`` when the last segment
+    starts with a wildcard (``*.ts``, ``**``), and whenever a set or braces come before the
+    last ``/`` (one of them could hold it: which segment is last is then left undecided)."""
+    if "\\" not in pattern:  # the common case: no escapes, plain string tests
+        directory, _, name = pattern.rpartition("/")
+        if "[" in directory or "{" in directory:
+            return ""
+        literal = _NAME_HEAD.match(name)
+        return literal.group(0) if literal else ""
+    tokens = _tokens(pattern)
+    last_slash = -1
+    for position, token in enumerate(tokens):
+        if not token.escaped and token.char == "/":
+            last_slash = position
+    if any(not t.escaped and t.char in "[{" for t in tokens[: last_slash + 1]):
+        return ""
+    head: list[str] = []
+    for token in tokens[last_slash + 1 :]:
+        if not token.escaped and token.char in _HEAD_STOPS:
+            break
+        head.append(token.char)
+    return "".join(head)
 
 
 @dataclass(frozen=True)
@@ -300,13 +334,68 @@ def star_segment_matcher(pattern: str) -> StarSegmentMatcher | None:
     return StarSegmentMatcher(directory, any_depth, tuple(segment.split("*")))
 
 
+@dataclass(frozen=True, slots=True)
+class AnyOfMatcher:
+    """A pattern whose braces and simple sets expand to a few string-test shapes: it matches
+    when one of them does, as wcmatch, which expands braces the same way (``bracex``) and
+    matches any of the expansions."""
+
+    alternatives: tuple[StarSegmentMatcher, ...]
+
+    def match(self, path: str) -> bool:
+        return any(alternative.match(path) for alternative in self.alternatives)
+
+
+# A set of plain characters (``[slug]``, ``[12]``): one character of it, so it reads as the
+# alternation of its characters. Negation, ranges, classes and escapes keep wcmatch.
+_PLAIN_SET = re.compile(r"\[([A-Za-z0-9_]+)\]")
+# More alternatives than this and one compiled regex is cheaper than string tests.
+MAX_STRING_TEST_ALTERNATIVES = 16
+
+
+def _expansions(pattern: str) -> list[str] | None:
+    """``pattern`` as the patterns wcmatch matches it by, with plain sets written out; None
+    when that is more than ``MAX_STRING_TEST_ALTERNATIVES``, or when a ``[`` or ``]`` is not
+    part of a plain set (nested or escaped brackets, ranges: left to wcmatch)."""
+    pending = [pattern]
+    if "{" in pattern:
+        pending = bracex.expand(
+            pattern, keep_escapes=True, limit=MAX_BRACE_EXPANSIONS, return_empty=True
+        )
+    out: list[str] = []
+    while pending:
+        if len(out) + len(pending) > MAX_STRING_TEST_ALTERNATIVES:
+            return None
+        alternative = pending.pop()
+        if "[" not in alternative and "]" not in alternative:
+            out.append(alternative)
+            continue
+        rest = _PLAIN_SET.sub("", alternative)
+        if "\\" in alternative or "[" in rest or "]" in rest:
+            return None
+        match = _PLAIN_SET.search(alternative)
+        if match is None:  # a lone "[" or "]" outside any set
+            return None
+        head, tail = alternative[: match.start()], alternative[match.end() :]
+        pending.extend(head + char + tail for char in match.group(1))
+    return out
+
+
 @lru_cache(maxsize=MATCHER_CACHE_SIZE)
 def matcher_for(patterns: tuple[str, ...]) -> Matcher:
-    """A single pattern of a simple shape gets string tests; anything else wcmatch."""
+    """A single pattern of a simple shape gets string tests, as does one whose braces and
+    plain sets expand to a few simple shapes; anything else wcmatch."""
     if len(patterns) == 1:
-        simple = star_segment_matcher(patterns[0])
+        pattern = patterns[0]
+        simple = star_segment_matcher(pattern)
         if simple is not None:
             return simple
+        if "{" in pattern or "[" in pattern:
+            expanded = _expansions(pattern)
+            if expanded:
+                alternatives = [star_segment_matcher(alternative) for alternative in expanded]
+                if all(alternatives):
+                    return AnyOfMatcher(tuple(a for a in alternatives if a is not None))
     return compile_globs(patterns)
 
 

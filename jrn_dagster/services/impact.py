@@ -15,6 +15,7 @@ from jrn_dagster.domain.impact import (
     ImpactReport,
     KeywordLookup,
     changed_paths,
+    collector_paused,
     prepare_selected_rules,
 )
 from jrn_dagster.domain.impact_index import match_keys
@@ -188,13 +189,14 @@ def _report(
     by_name.update({view.source.name: checkout for view, checkout in views})
     all_changes = [*changes.values(), *(view for view, _ in views)]
     bound_names = checkouts.plan.bound_source_names
-    with database.unit_of_work() as uow:
-        selection = uow.docs.rule_selection(
-            checkouts.plan.space_id, match_keys(changed_paths(all_changes)), bound_names
+    with collector_paused():
+        with database.unit_of_work() as uow:
+            selection = uow.docs.rule_selection(
+                checkouts.plan.space_id, match_keys(changed_paths(all_changes)), bound_names
+            )
+        return prepare_selected_rules(selection, bound_names).report(
+            all_changes, strict=strict, keyword_lookup=_keyword_lookup(sandbox, by_name)
         )
-    return prepare_selected_rules(selection, bound_names).report(
-        all_changes, strict=strict, keyword_lookup=_keyword_lookup(sandbox, by_name)
-    )
 
 
 def empty_report(strict: bool) -> ImpactReport:

@@ -4,12 +4,15 @@
 import random
 
 from hypothesis import given, settings
+from wcmatch import glob
 
 from jrn_dagster.domain.attention import AttentionRule
 from jrn_dagster.domain.changes import ChangedFile, ChangeStatus, SourceChanges, SourceRef
 from jrn_dagster.domain.frontmatter import ParsedDoc, parse_doc
 from jrn_dagster.domain.globs import (
+    AnyOfMatcher,
     compile_globs,
+    literal_name_head,
     literal_suffix,
     matcher_for,
     normalize_glob,
@@ -85,7 +88,7 @@ def test_literal_suffix_and_extension() -> None:
 def test_matchers_are_compiled_once_per_process() -> None:
     root = f"cache-{random.random():.12f}"  # a directory no other test's patterns name
     rules = [
-        IndexedRule(0, AttentionRule(index=0, path=f"{root}/**/c[12].py"), "api"),  # wcmatch
+        IndexedRule(0, AttentionRule(index=0, path=f"{root}/**/c[1-3].py"), "api"),  # wcmatch
         IndexedRule(0, AttentionRule(index=1, path=f"{root}/*.md"), "api"),  # string tests
     ]
     before, matchers_before = compile_globs.cache_info(), matcher_for.cache_info()
@@ -128,11 +131,14 @@ def test_the_cached_index_matches_the_naive_loop_run_after_run() -> None:
 def test_string_tested_globs_mean_what_wcmatch_means() -> None:
     rng = random.Random(17)
     names = ["a", "b", ".x", "a.py", "h1.ts", "h12.test.ts", "a+b", "(g)", "!n", "-", "~"]
-    names += [".", "..", "[id]", "ab", "bab"]
+    names += [".", "..", "[id]", "ab", "bab", "i", "d", "1"]
     segments = [*names, "*", "**", "*.py", "h1*.ts", "*a*", "a*a", "*.*", "**", "?", "a?"]
     segments += ["*?b?*", "h?.ts", "\\[id\\]", "?*?"]
+    # Braces and plain sets: string tests over their expansions (globs.AnyOfMatcher).
+    segments += ["{a,b}", "*.{py,ts}", "[id]", "[ab]*", "{h1,a}*.ts", "{a,{b,ab}}", "{,a}b"]
+    segments += ["[1]", "{a}", "[!a]", "[a-b]", "[[ab]]", "{a,b}/{a,b}"]
     tested = 0
-    for _ in range(4000):
+    for _ in range(6000):
         pattern = "/".join(rng.choice(segments) for _ in range(rng.randint(1, 4)))
         if (
             pattern.split("/")[-1] in {".", ".."}
@@ -140,8 +146,8 @@ def test_string_tested_globs_mean_what_wcmatch_means() -> None:
             or "/../" in f"/{pattern}/"
         ):
             continue  # never a rule: normalize_glob drops "." and refuses ".."
-        simple = star_segment_matcher(pattern)
-        if simple is None:
+        simple = matcher_for((pattern,))
+        if isinstance(simple, glob.WcMatcher):
             continue
         tested += 1
         compiled = compile_globs((pattern,))
@@ -152,3 +158,28 @@ def test_string_tested_globs_mean_what_wcmatch_means() -> None:
     assert star_segment_matcher("a/[id].tsx") is None
     assert star_segment_matcher("a/\\[id\\]/c?.tsx") is not None  # escapes in the directory
     assert star_segment_matcher("a/*/b.py") is None
+    assert isinstance(matcher_for(("a/{b,c}/*.ts",)), AnyOfMatcher)
+    assert isinstance(matcher_for(("a/[slug]/c?.tsx",)), AnyOfMatcher)
+    for compiled_only in (
+        "a/[!b]/c",
+        "a/[a-c]/d",
+        "a/[[ab]]/c",
+        "a/{b}/c",
+        "a/[abcdefghijklmnopq]",
+    ):
+        assert isinstance(matcher_for((compiled_only,)), glob.WcMatcher), compiled_only
+
+
+def test_the_literal_head_of_a_file_name() -> None:
+    assert literal_name_head("src/**/h7*.ts") == "h7"
+    assert literal_name_head("**/svc3.proto") == "svc3.proto"
+    assert literal_name_head("src/*.ts") == ""
+    assert literal_name_head("src/**") == ""
+    assert literal_name_head("a/c?.tsx") == "c"
+    assert literal_name_head("a/x{b,c}") == "x"
+    assert literal_name_head("a/\\[id\\]*.tsx") == "[id]"
+    assert literal_name_head("a/\\*x") == "*x"
+    # A set or braces before the last "/" may hold it: no head is claimed.
+    assert literal_name_head("a/{b,c/d}x") == ""
+    assert literal_name_head("a/[id]/page.tsx") == ""
+    assert literal_name_head("a/\\[id\\]/page.tsx") == "page.tsx"

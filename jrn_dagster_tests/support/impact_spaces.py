@@ -14,6 +14,9 @@ SPEC = SourceRef(id=9, name="spec", kind="virtual")
 
 SEGMENTS = ["src", "a", "b", "lib", "[id]", "(g)", "a+b", ".github", "x.md", "y.ts", "i", "d"]
 PATTERN_PARTS = [*SEGMENTS, "*", "**", "?", "*.md", "*.ts", "{a,b}", "[ab]", "[id]", "{src,lib}"]
+# Globs whose file name has a literal head (the index files them by it), or sets and braces
+# before it.
+PATTERN_PARTS += ["x*", "y*.ts", "x.m?", "[xy]*", "{x,y}*", "i*d", "\\[id\\]*"]
 SOURCES = [API, WEB, SPEC]
 
 WILDCARDS = ["*", "**", "?", "*.md", "*.ts", "{a,b}", "[ab]", "{src,lib}", "[id]"]
