@@ -12,7 +12,12 @@ Then the same run through Dagster's processes, on the code location ``jrn_dagste
 - launched: ``dagster job launch`` (which loads the code location in a code server) and the run
   worker that the default run launcher starts (``dagster api execute_run``, which imports it
   again), timed from the command's start to the run's end;
-- the import time of ``dagster`` alone and of the code location beyond it, in fresh processes.
+- the import time of ``dagster`` alone and of the code location beyond it, in fresh processes;
+- launched from a running ``dagster-webserver`` (a UI launch: the webserver process launches
+  the run), once with Dagster's default run launcher (the code server starts a new
+  interpreter per run) and once with ``jrn_dagster.run_launcher.ForkRunLauncher`` (the run
+  worker is forked from a warm zygote). The first launch of each is reported apart: it starts
+  the zygote.
 
     .venv/bin/python -m benchmarks.b3_run_breakdown [--samples 5] [--process-samples 3]
 """
@@ -40,6 +45,7 @@ from dagster import (
     job,
     op,
 )
+from dagster_graphql import DagsterGraphQLClient
 
 from jrn_dagster.adapters.local_sandbox import LocalSandbox
 from jrn_dagster.db.migrate import upgrade
@@ -54,6 +60,9 @@ from jrn_dagster.resources.agent import NoticeAgentResource
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster.resources.sandbox import LocalSandboxResource
+from jrn_dagster_tests.support.dagster_dev import LOCATION_NAME, PROJECT_ROOT, DagsterDev
+from jrn_dagster_tests.support.dagster_graphql import DagsterGraphQL
+from jrn_dagster_tests.support.processes import free_port, start_process
 
 SANDBOX_SECONDS: list[float] = []
 BIN = Path(sys.executable).parent
@@ -67,6 +76,13 @@ run_coordinator:
   class: DefaultRunCoordinator
 """
 LAUNCHED_RUN_TIMEOUT_SECONDS = 300
+FORK_LAUNCHER_YAML = """\
+run_launcher:
+  module: jrn_dagster.run_launcher
+  class: ForkRunLauncher
+  config:
+    preload_modules: [jrn_dagster.definitions]
+"""
 _IMPORT_PROBE = (
     "import time; t0 = time.perf_counter(); import dagster; t1 = time.perf_counter(); "
     "import jrn_dagster.definitions; t2 = time.perf_counter(); print(t1 - t0, t2 - t1)"
@@ -144,35 +160,90 @@ def run_in_processes(
     if launch:
         command = [str(BIN / "dagster"), "job", "launch", *location, "--config-json", config]
         subprocess.run([*command, "--run-id", run_id], env=environ, check=True, **_QUIET)
-        while True:
-            run = instance.get_run_by_id(run_id)
-            if run is not None and run.is_finished:
-                break
-            if time.perf_counter() - start > LAUNCHED_RUN_TIMEOUT_SECONDS:
-                raise RuntimeError(f"launched run {run_id} did not finish: {run and run.status}")
-            time.sleep(0.02)
-    else:
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config_file:
-            config_file.write(config)  # JSON is YAML
-        command = [str(BIN / "dagster"), "job", "execute", *location, "-c", config_file.name]
-        subprocess.run(command, env=environ, check=True, **_QUIET)
-        Path(config_file.name).unlink()
-        [run] = instance.get_runs(limit=1)
-        run_id = run.run_id
-    elapsed = time.perf_counter() - start
-    run = instance.get_run_by_id(run_id)
-    if run is None or run.status is not DagsterRunStatus.SUCCESS:
-        raise RuntimeError(f"run {run_id} did not succeed: {run and run.status}")
-    return elapsed
+        return wait_until_finished(instance, run_id, start)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config_file:
+        config_file.write(config)  # JSON is YAML
+    command = [str(BIN / "dagster"), "job", "execute", *location, "-c", config_file.name]
+    subprocess.run(command, env=environ, check=True, **_QUIET)
+    Path(config_file.name).unlink()
+    [run] = instance.get_runs(limit=1)
+    return wait_until_finished(instance, run.run_id, start)
 
 
 _QUIET: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
+
+def wait_until_finished(instance: DagsterInstance, run_id: str, start: float) -> float:
+    """Seconds from ``start`` until the run succeeded (raises if it did not)."""
+    while True:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.is_finished:
+            break
+        if time.perf_counter() - start > LAUNCHED_RUN_TIMEOUT_SECONDS:
+            raise RuntimeError(f"launched run {run_id} did not finish: {run and run.status}")
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - start
+    if run.status is not DagsterRunStatus.SUCCESS:
+        raise RuntimeError(f"run {run_id} did not succeed: {run.status}")
+    return elapsed
+
+
+def launched_from_webserver(
+    root: Path,
+    environ: dict[str, str],
+    instance_yaml: str,
+    next_request: Callable[[], Any],
+    samples: int,
+) -> tuple[float, list[float]]:
+    """(first launch, the next ``samples``) in seconds, each from the GraphQL launch to the
+    run's end, through a ``dagster-webserver`` whose instance is ``instance_yaml``."""
+    home = Path(tempfile.mkdtemp(dir=root, prefix="webserver-home-"))
+    (home / "dagster.yaml").write_text(instance_yaml)
+    env = {**environ, "DAGSTER_HOME": str(home)}
+    port = free_port()
+    webserver = start_process(
+        "dagster-webserver",
+        [
+            str(BIN / "dagster-webserver"),
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        cwd=PROJECT_ROOT,
+        log_path=home / "webserver.log",
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        dagster = DagsterDev(webserver, url, DagsterGraphQL(url))
+        dagster.wait_until_loaded()
+        client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+        seconds = []
+        with DagsterInstance.from_config(str(home)) as instance:
+            for _ in range(samples + 1):
+                request = next_request()
+                start = time.perf_counter()
+                run_id = client.submit_job_execution(
+                    cli_impact.name,
+                    repository_location_name=LOCATION_NAME,
+                    repository_name=dagster.repository_name,
+                    run_config={**request.run_config, "loggers": QUIET_CONSOLE},
+                    tags={**request.tags, "dagster/partition": API_SPACE},
+                )
+                seconds.append(wait_until_finished(instance, run_id, start))
+    finally:
+        webserver.stop()
+    return seconds[0], seconds[1:]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--process-samples", type=int, default=3)
+    parser.add_argument("--webserver-samples", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -244,7 +315,23 @@ def measure(
             [request] = [r for r in requests_of(tick) if r.partition_key == API_SPACE]
             seconds.append(run_in_processes(instance, environ, request, launch=path == "launch"))
     imports = import_seconds(environ, max(3, args.process_samples))
-    return rows, {path: statistics.median(s) for path, s in processes.items()}, imports
+
+    def next_request() -> Any:
+        event = push_change(database, world)
+        tick = evaluate_sensor(instance, resources, EventCursor(last_id=event.id - 1).serialize())
+        [request] = [r for r in requests_of(tick) if r.partition_key == API_SPACE]
+        return request
+
+    medians = {path: statistics.median(s) for path, s in processes.items()}
+    for path, instance_yaml in (
+        ("webserver", INSTANCE_YAML),
+        ("webserver-fork", INSTANCE_YAML + FORK_LAUNCHER_YAML),
+    ):
+        first, seconds = launched_from_webserver(
+            root, environ, instance_yaml, next_request, args.webserver_samples
+        )
+        medians[f"{path}-first"], medians[path] = first, statistics.median(seconds)
+    return rows, medians, imports
 
 
 def report(
@@ -265,7 +352,14 @@ def report(
     print("The same run through Dagster's processes (code location jrn_dagster.definitions):")
     print(f"  import dagster                 : {dagster_alone * 1000:7.0f} ms")
     print(f"  import the code location beyond: {beyond * 1000:7.0f} ms")
-    for path, label in (("execute", "dagster job execute"), ("launch", "launched (job launch)")):
+    for path, label in (
+        ("execute", "dagster job execute"),
+        ("launch", "launched (job launch)"),
+        ("webserver-first", "webserver, default: first"),
+        ("webserver", "webserver, default launcher"),
+        ("webserver-fork-first", "webserver, fork: first"),
+        ("webserver-fork", "webserver, ForkRunLauncher"),
+    ):
         seconds = processes[path]
         print(f"  {label:<31}: {seconds * 1000:7.0f} ms = {seconds / total:.1f}x in process")
 
