@@ -512,25 +512,29 @@ def _collect_evidence(
     about 26,000 objects for 161,790 lines)."""
     found: dict[int, dict[EvidenceKey, Evidence]] = defaultdict(dict)
     fired: set[IndexedRule] = set()
+    made: dict[tuple[str, str, MatchKind, str, str | None, KeywordCheck | None], Evidence] = {}
     for source, changed, kind, bundles in _firing_groups(index, changes):
         for (pattern, keywords), rules in bundles.items():
             fires, keyword, check = judge.judge(keywords, source.name, changed.path)
             if not fires:
                 continue
             fired.update(rules)
-            # Validated: pydantic's validator (Rust) is faster than model_construct here.
-            evidence = Evidence(
-                source_kind=source.kind,
-                source_name=source.name,
-                source_id=source.id,
-                changed_file=changed.path,
-                pattern=pattern,
-                match_type=kind,
-                status=changed.status,
-                old_path=changed.old_path,
-                keyword=keyword,
-                keyword_check=check,
-            )
+            made_key = (source.name, changed.path, kind, pattern, keyword, check)
+            evidence = made.get(made_key)
+            if evidence is None:
+                # Validated: pydantic's validator (Rust) is faster than model_construct here.
+                evidence = made[made_key] = Evidence(
+                    source_kind=source.kind,
+                    source_name=source.name,
+                    source_id=source.id,
+                    changed_file=changed.path,
+                    pattern=pattern,
+                    match_type=kind,
+                    status=changed.status,
+                    old_path=changed.old_path,
+                    keyword=keyword,
+                    keyword_check=check,
+                )
             key = (source.name, changed.path, pattern)
             for indexed in rules:
                 per_doc = found[indexed.doc_index]

@@ -102,11 +102,13 @@ class _ByNameHead:
                 self.lengths.sort()
         self.entries[head].append(entry)
 
-    def candidates(self, name: str) -> Iterator[_GlobEntry]:
+    def add_matching(self, path: str, name: str, found: list[_GlobEntry]) -> None:
         for length in self.lengths:
             if length > len(name):
                 return
-            yield from self.entries.get(name[:length], ())
+            for entry in self.entries.get(name[:length], ()):
+                if entry.matches(path):
+                    found.append(entry)
 
 
 @dataclass(slots=True)
@@ -127,15 +129,17 @@ class _PrefixGroup:
             self.by_extension[extension(suffix)].add(literal_name_head(variant), entry)
         return entry
 
-    def candidates(self, path: str, name: str) -> Iterator[_GlobEntry]:
+    def add_matching(self, path: str, name: str, found: list[_GlobEntry]) -> None:
+        """Append to ``found`` the globs of this directory that match ``path`` (whose file name
+        is ``name``), testing only those its extension and name can reach."""
         path_extension = extension(name)
         table = self.by_extension.get(path_extension)
         if table:
-            yield from table.candidates(name)
+            table.add_matching(path, name, found)
         if path_extension:
             table = self.by_extension.get("")
             if table:
-                yield from table.candidates(name)
+                table.add_matching(path, name, found)
 
 
 @dataclass(slots=True)
@@ -212,9 +216,10 @@ class AttentionIndex:
         if exact:
             yield exact, MatchKind.EXACT
         name = path[path.rfind("/") + 1 :]
+        found: list[_GlobEntry] = []
         for prefix in ancestor_prefixes(path):
             group = index.globs.get(prefix)
             if group:
-                for entry in group.candidates(path, name):
-                    if entry.matches(path):
-                        yield entry.bundles, MatchKind.GLOB
+                group.add_matching(path, name, found)
+        for entry in found:
+            yield entry.bundles, MatchKind.GLOB
