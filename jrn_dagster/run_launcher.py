@@ -212,6 +212,9 @@ class ForkRunLauncher(DefaultRunLauncher):
         self._preload = tuple(preload_modules or ())
         self._zygote: _Zygote | None = None
         self._zygote_lock = threading.Lock()
+        # A zygote that failed to start for a code server is not retried until the location
+        # reloads (a new server id): each attempt would cost the imports before falling back.
+        self._failed: tuple[str | None, str] | None = None
 
     @classmethod
     def config_type(cls) -> Mapping[str, Field]:
@@ -249,12 +252,18 @@ class ForkRunLauncher(DefaultRunLauncher):
             if current is not None:
                 current.stop()
                 self._zygote = None
-            self._zygote = _Zygote(
-                [*_ALWAYS_PRELOADED, *self._preload],
-                server_id,
-                serialize_value(self._instance.get_ref()),
-                serialize_value(job_origin),
-            )
+            if self._failed is not None and self._failed[0] == server_id:
+                raise ZygoteError(f"{self._failed[1]} (not retried until the location reloads)")
+            try:
+                self._zygote = _Zygote(
+                    [*_ALWAYS_PRELOADED, *self._preload],
+                    server_id,
+                    serialize_value(self._instance.get_ref()),
+                    serialize_value(job_origin),
+                )
+            except ZygoteError as error:
+                self._failed = (server_id, str(error))
+                raise
             return self._zygote
 
     def launch_run(self, context: LaunchRunContext) -> None:

@@ -16,7 +16,7 @@ Testing each rule against each changed file costs rules x files glob matches (B2
   compile happens on first use only and is kept in a bounded per-process LRU
   (``globs.compile_globs``), so the next run of the process reuses it;
 - the rules of one pattern are held as bundles (same pattern text and keywords), which fire
-  together: the report builds one evidence line per bundle, shared by its docs.
+  together: the report builds one evidence object per distinct line, shared by its docs.
 
 The result is by construction the same as the naive loop (a property test checks it):
 ``PathPattern.match`` decides what a rule means, the index only decides what to skip.
@@ -51,7 +51,7 @@ class IndexedRule:
 
 RuleBundles = dict[tuple[str, tuple[str, ...]], list[IndexedRule]]
 """Rules the index holds together, by (pattern text, keywords): a bundle fires as one, with one
-evidence line for all its docs (many docs watch the same glob)."""
+evidence object for all its docs (many docs watch the same glob)."""
 
 
 @lru_cache(maxsize=MATCHER_CACHE_SIZE)

@@ -149,6 +149,11 @@ def test_a_zygote_that_cannot_start_leaves_the_run_to_its_code_server(tmp_path: 
         assert run is not None and RUN_WORKER_TAG not in run.tags
         messages = [e.message for e in deployment.instance.all_logs(run_id)]
         assert any("Warm run worker unavailable" in m and "no_such_module" in m for m in messages)
+        # The next launch does not try again (each try costs the imports): same fallback.
+        again = deployment.launch(tmp_path, "fallback-again")
+        assert deployment.finished(again) is DagsterRunStatus.SUCCESS
+        messages = [e.message for e in deployment.instance.all_logs(again)]
+        assert any("not retried until the location reloads" in m for m in messages)
 
 
 def test_terminate_stops_the_forked_worker_and_health_follows_it(
