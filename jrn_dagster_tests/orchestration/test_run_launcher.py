@@ -214,3 +214,20 @@ def test_a_killed_worker_is_reported_failed_and_a_recycled_pid_is_never_signalle
     release.touch()
     # What run monitoring does with a FAILED worker (the daemon is not running here).
     warm.instance.report_run_failed(run)
+
+
+def test_a_reloaded_location_gets_a_new_zygote_and_none_outlives_its_launcher(
+    tmp_path: Path,
+) -> None:
+    with ExitStack() as stack:
+        deployment = _deployment("sqlite", [MODULE], stack)
+        before = deployment.launch(tmp_path, "before")
+        assert deployment.finished(before) is DagsterRunStatus.SUCCESS
+        deployment.workspace.reload_code_location(LOCATION)  # a new code server, a new id
+        after = deployment.launch(tmp_path, "after")
+        assert deployment.finished(after) is DagsterRunStatus.SUCCESS
+        old_zygote = _recorded(tmp_path, "before")["ppid"]
+        new_zygote = _recorded(tmp_path, "after")["ppid"]
+        assert new_zygote != old_zygote
+        assert not Path(f"/proc/{old_zygote}").exists()  # stopped and reaped at the reload
+    assert not Path(f"/proc/{new_zygote}").exists()  # the launcher's dispose stopped it
