@@ -41,7 +41,12 @@ from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.domain.attention import parse_attention
 from jrn_dagster.domain.changes import SourceChanges
 from jrn_dagster.domain.frontmatter import ParsedDoc, parse_doc
-from jrn_dagster.domain.impact import build_impact_report, changed_paths, prepare_selected_rules
+from jrn_dagster.domain.impact import (
+    build_impact_report,
+    changed_paths,
+    collector_paused,
+    prepare_selected_rules,
+)
 from jrn_dagster.domain.impact_index import match_keys
 
 T = TypeVar("T")
@@ -148,9 +153,16 @@ def measure(database: Database, count: int, files: int, sample: int, seed: int) 
     def after_step():
         with database.unit_of_work() as uow:
             uow.docs.derive_stale_rules(space_id)
-        with database.unit_of_work() as uow:
-            selection = uow.docs.rule_selection(space_id, match_keys(changed_paths(changes)), bound)
-        return prepare_selected_rules(selection, bound).report(changes), selection
+        # As services/impact.py runs it: the collector paused over the selection and report,
+        # and the pass it defers (which the next allocation would run) counted here.
+        with collector_paused():
+            with database.unit_of_work() as uow:
+                selection = uow.docs.rule_selection(
+                    space_id, match_keys(changed_paths(changes)), bound
+                )
+            report = prepare_selected_rules(selection, bound).report(changes)
+        gc.collect(0)
+        return report, selection
 
     (after, selection), after_seconds = timed("after: stored rules, selection + report", after_step)
     (after, _), warm_seconds = timed("after: the same, next run in the process", after_step)

@@ -359,9 +359,12 @@ def _expansions(pattern: str) -> list[str] | None:
     part of a plain set (nested or escaped brackets, ranges: left to wcmatch)."""
     pending = [pattern]
     if "{" in pattern:
-        pending = bracex.expand(
-            pattern, keep_escapes=True, limit=MAX_BRACE_EXPANSIONS, return_empty=True
-        )
+        try:
+            pending = bracex.expand(
+                pattern, keep_escapes=True, limit=MAX_BRACE_EXPANSIONS, return_empty=True
+            )
+        except bracex.ExpansionLimitException:  # validation refuses these; wcmatch decides
+            return None
     out: list[str] = []
     while pending:
         if len(out) + len(pending) > MAX_STRING_TEST_ALTERNATIVES:
