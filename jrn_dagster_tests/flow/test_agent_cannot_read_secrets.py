@@ -17,6 +17,10 @@ The second test is the control: with isolation unavailable and the operator's op
 agent finds the token at once. That is what the opt-in gives up, and it shows the first test
 would notice a leak.
 
+The fourth gives the orchestrator the LLM agent, its API key in the environment from process
+start, and a hostile API that repeats the key in its error: the key is sent in the request's
+header and found nowhere else.
+
 The third runs on E2B (the autospec'd SDK of ``resources/e2b_double.py``, whose "VM" is a
 directory and local processes, so probing this machine's ``/proc`` would prove nothing): the
 sandbox is the boundary, so what matters is that no credential is in the sandbox's environment,
@@ -39,6 +43,7 @@ from dagster import DagsterInstance
 from jrn_dagster.adapters.local_sandbox import UNISOLATED_WARNING
 from jrn_dagster.db.unit_of_work import Database
 from jrn_dagster.demo.scenario import API_SPACE, TOKEN_ENV, ensure_world, push_change
+from jrn_dagster_tests.support.chat_server import Reply, chat_server
 from jrn_dagster_tests.support.databases import database_text
 from jrn_dagster_tests.support.http_git import GitHttpServer
 
@@ -47,6 +52,8 @@ TOKEN = "jrn-isolation/T0k3n+with=special&chars_0123456789"
 APP_KEY_ENV = "JRN_TEST_APP_PRIVATE_KEY"
 APP_KEY_BODY = "MIIEowIBAAKCAQEAisolationTestKeyBody0123456789abcdefABCDEF"
 APP_KEY = f"-----BEGIN RSA PRIVATE KEY-----\n{APP_KEY_BODY}\n-----END RSA PRIVATE KEY-----\n"
+LLM_KEY_ENV = "JRN_TEST_LLM_API_KEY"
+LLM_KEY = "sk-isolation-llm-key-0123456789abcdefXYZ"
 ORCHESTRATOR_SECONDS = 300
 PROBES = (
     "env",
@@ -70,6 +77,7 @@ def secret_forms() -> dict[str, str]:
         "url-encoded": quote(TOKEN, safe=""),
         "form-encoded": quote_plus(TOKEN),
         "private key": APP_KEY_BODY,
+        "LLM API key": LLM_KEY,
     }
 
 
@@ -190,6 +198,7 @@ def run_orchestrator(
             "LANG": "C.UTF-8",
             TOKEN_ENV: TOKEN,
             APP_KEY_ENV: APP_KEY,
+            LLM_KEY_ENV: LLM_KEY,
         }
         done = subprocess.run(
             [sys.executable, "-m", "jrn_dagster_tests.support.orchestrator", str(config_path)],
@@ -297,3 +306,25 @@ def test_on_e2b_no_credential_is_in_the_sandbox_when_the_agent_starts(
         assert form not in run.database_text, f"the {name} is in the database"
         assert form not in run.event_log, f"the {name} is in the Dagster event log"
         assert form not in run.dagster_files, f"the {name} is in the Dagster instance's files"
+
+
+def test_the_llm_key_from_process_start_reaches_the_api_alone_even_when_echoed(
+    database: Database, tmp_path: Path
+) -> None:
+    # A hostile API: it refuses the key and repeats it in its error message.
+    with chat_server([Reply(status=401, echo_authorization=True)]) as server:
+        run = run_orchestrator(
+            database,
+            tmp_path,
+            llm={"base_url": server.url, "model": "test-model", "api_key_env": LLM_KEY_ENV},
+        )
+    # The key was in use: the API received it, from the variable, in the header alone.
+    assert [r.headers.get("authorization") for r in server.requests] == [f"Bearer {LLM_KEY}"]
+    assert LLM_KEY not in json.dumps([r.body for r in server.requests])
+    # The refusal is reported, with the key it repeated redacted.
+    assert "invalid credential" in run.event_log and "[REDACTED]" in run.event_log
+    for name, form in secret_forms().items():
+        assert form not in run.database_text, f"the {name} is in the database"
+        assert form not in run.event_log, f"the {name} is in the Dagster event log"
+        assert form not in run.dagster_files, f"the {name} is in the Dagster instance's files"
+        assert form not in run.output, f"the {name} is in the orchestrator's output"

@@ -22,6 +22,8 @@ class Reply:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     finish_reason: str = "stop"
+    # A hostile server: its error message repeats the request's Authorization header.
+    echo_authorization: bool = False
 
 
 @dataclass
@@ -88,7 +90,10 @@ def chat_server(replies: list[Reply]) -> Iterator[ChatServer]:
             if reply.status == 200:
                 payload = completion(reply.content, reply.finish_reason, body.get("model", ""))
             else:
-                payload = {"error": {"message": f"test error {reply.status}", "type": "test"}}
+                message = f"test error {reply.status}"
+                if reply.echo_authorization:
+                    message += f": invalid credential {self.headers.get('Authorization')!r}"
+                payload = {"error": {"message": message, "type": "test"}}
             data = json.dumps(payload).encode()
             try:
                 self.send_response(reply.status)

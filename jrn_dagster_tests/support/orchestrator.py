@@ -8,9 +8,11 @@ deployment has them (``monkeypatch.setenv`` in the test's own process would not 
 secrets would not be in ``/proc/<pid>/environ``). Nothing here reads them; the clone resolves the
 git token from the integration's variable, as in production.
 
-With ``"e2b_home"`` in the config the sandbox is E2B, on the autospec'd SDK of
-``resources/e2b_double.py``; the sandbox is kept (its files can be searched afterwards) and every
-``commands.run`` call (command and environment) is written to ``"commands_path"``.
+With ``"llm"`` in the config the agent is the LLM agent (``base_url``, ``model``, and the
+variable holding the key, ``api_key_env``). With ``"e2b_home"`` the sandbox is E2B, on the
+autospec'd SDK of ``resources/e2b_double.py``; the sandbox is kept (its files can be searched
+afterwards) and every ``commands.run`` call (command and environment) is written to
+``"commands_path"``.
 """
 
 import json
@@ -18,11 +20,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, EnvVar
 
 from jrn_dagster.adapters import e2b_sandbox as e2b_module
 from jrn_dagster.demo.runner import evaluate_sensor, requests_of, run_requested
-from jrn_dagster.resources.agent import CommandAgentResource
+from jrn_dagster.resources.agent import CommandAgentResource, LLMAgentResource
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster.resources.sandbox import E2BSandboxResource, LocalSandboxResource, SandboxResource
@@ -71,6 +73,13 @@ def main(config_path: str) -> int:
         ),
         "agent": CommandAgentResource(command=config["agent_command"], timeout_seconds=120),
     }
+    if "llm" in config:  # the LLM agent, its key read from the environment when a run starts
+        resources["agent"] = LLMAgentResource(
+            model=config["llm"]["model"],
+            base_url=config["llm"]["base_url"],
+            api_key=EnvVar(config["llm"]["api_key_env"]),
+            max_retries=0,
+        )
     with DagsterInstance.get() as instance:
         requests = [
             request
