@@ -200,6 +200,14 @@ class DocRuleRow(Base):
     __table_args__ = (
         UniqueConstraint("doc_id", "rule_index"),
         Index("ix_doc_rules_space_id_match_key", "space_id", "match_key"),
+        # Which docs name a source (paths_naming_sources): most rules name none.
+        Index(
+            "ix_doc_rules_space_id_source",
+            "space_id",
+            "source",
+            postgresql_where=text("source IS NOT NULL"),
+            sqlite_where=text("source IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -199,13 +199,18 @@ class DocRepository:
         rows = self._session.execute(
             select(DocRuleRow.source, DocRow.path)
             .join(DocRow, DocRow.id == DocRuleRow.doc_id)
-            .where(DocRuleRow.space_id == space_id, DocRuleRow.source.in_(sorted(source_names)))
+            .where(
+                DocRuleRow.space_id == space_id,
+                # Spelled out so that both databases use the partial index over named sources.
+                DocRuleRow.source.is_not(None),
+                DocRuleRow.source.in_(sorted(source_names)),
+            )
             .distinct()
             .order_by(DocRuleRow.source, DocRow.path)
         )
         naming: dict[str, list[str]] = defaultdict(list)
         for source, path in rows:
-            if source is not None:  # the IN clause keeps NULLs out; this tells the type checker
+            if source is not None:  # the query keeps NULLs out; this tells the type checker
                 naming[source].append(path)
         return dict(naming)
 
