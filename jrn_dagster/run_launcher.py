@@ -6,7 +6,8 @@ imports Dagster and the code location again: seconds per run before its first op
 docs/benchmarks.md), against about one second for the whole run in process. This launcher keeps
 one helper process per launcher process (the daemon's, or the webserver's): the **zygote**,
 started on the first launch, imports ``dagster``, its run-execution CLI and the configured
-modules, then forks one child per run. The child is the run worker Dagster's own launchers start
+modules, opens and closes the instance once and loads the run's job, then forks one child per
+run. The child is the run worker Dagster's own launchers start
 (``dagster api execute_run`` with the run's ``ExecuteRunArgs``): it marks the run started,
 executes it and exits; nothing about the run's execution differs.
 
@@ -103,25 +104,27 @@ def worker_identity(pid: int) -> str:
     )
 
 
-def _local_worker_pid(tag: str) -> int | None:
-    """The pid of the run worker the tag names if it is alive on this host; else None."""
-    try:
-        worker = json.loads(tag)
-        pid = int(worker["pid"])
-    except (ValueError, TypeError, KeyError):
-        return None
-    same_host = worker.get("host") == socket.gethostname() and worker.get("boot") == _boot_id()
-    if not same_host or worker.get("start") is None:
-        return None
-    return pid if _start_ticks(pid) == worker["start"] else None
-
-
-def _is_local_worker_tag(tag: str) -> bool:
+def _local_worker(tag: str) -> dict[str, Any] | None:
+    """The tag's worker if the tag names one on this host (tags can be edited: anything else,
+    malformed included, is None)."""
     try:
         worker = json.loads(tag)
     except ValueError:
-        return False
-    return worker.get("host") == socket.gethostname() and worker.get("boot") == _boot_id()
+        return None
+    if not isinstance(worker, dict):
+        return None
+    if worker.get("host") != socket.gethostname() or worker.get("boot") != _boot_id():
+        return None
+    return worker
+
+
+def _local_worker_pid(tag: str) -> int | None:
+    """The pid of the run worker the tag names if it is alive on this host; else None."""
+    worker = _local_worker(tag)
+    if worker is None or not isinstance(worker.get("pid"), int) or worker.get("start") is None:
+        return None
+    pid: int = worker["pid"]
+    return pid if pid > 0 and _start_ticks(pid) == worker["start"] else None
 
 
 class _Zygote:
@@ -332,7 +335,7 @@ class ForkRunLauncher(DefaultRunLauncher):
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
         tag = run.tags.get(RUN_WORKER_TAG)
-        if tag is None or not _is_local_worker_tag(tag):
+        if tag is None or _local_worker(tag) is None:
             return CheckRunHealthResult(WorkerStatus.UNKNOWN, "not a warm run worker of this host")
         if _local_worker_pid(tag) is not None:
             return CheckRunHealthResult(WorkerStatus.RUNNING)

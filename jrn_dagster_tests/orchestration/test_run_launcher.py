@@ -208,9 +208,19 @@ def test_a_killed_worker_is_reported_failed_and_a_recycled_pid_is_never_signalle
     # A tag naming this very process (alive, but not the worker: another start time) or
     # another host is never signalled.
     worker = json.loads(run.tags[RUN_WORKER_TAG])
-    for forged in ({**worker, "pid": os.getpid()}, {**worker, "host": "elsewhere"}):
-        warm.instance.add_run_tags(run_id, {RUN_WORKER_TAG: json.dumps(forged)})
-        assert not launcher.terminate(run_id)
+    forged_tags = [
+        json.dumps({**worker, "pid": os.getpid()}),
+        json.dumps({**worker, "host": "elsewhere"}),
+        json.dumps({**worker, "pid": "1"}),
+        json.dumps([worker]),
+        "not json",
+    ]
+    for forged in forged_tags:
+        warm.instance.add_run_tags(run_id, {RUN_WORKER_TAG: forged})
+        assert not launcher.terminate(run_id), forged
+        forged_run = warm.instance.get_run_by_id(run_id)
+        assert forged_run is not None and forged_run.tags[RUN_WORKER_TAG] == forged
+        assert launcher.check_run_worker_health(forged_run).status is not WorkerStatus.RUNNING
     release.touch()
     # What run monitoring does with a FAILED worker (the daemon is not running here).
     warm.instance.report_run_failed(run)
