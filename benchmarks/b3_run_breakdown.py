@@ -193,10 +193,15 @@ def launched_from_webserver(
     environ: dict[str, str],
     instance_yaml: str,
     next_request: Callable[[], Any],
+    *,
     samples: int,
-) -> tuple[float, list[float]]:
-    """(first launch, the next ``samples``) in seconds, each from the GraphQL launch to the
-    run's end, through a ``dagster-webserver`` whose instance is ``instance_yaml``."""
+    in_process: Callable[[], float],
+) -> tuple[float, list[tuple[float, float]]]:
+    """(first launch, the next ``samples`` paired with an in-process run) in seconds: each
+    launch from the GraphQL request to the run's end, through a ``dagster-webserver`` whose
+    instance is ``instance_yaml``, then the same run in process right after it (the VM's speed
+    drifts within minutes: a ratio of neighbours is steadier than a ratio of medians taken
+    minutes apart)."""
     home = Path(tempfile.mkdtemp(dir=root, prefix="webserver-home-"))
     (home / "dagster.yaml").write_text(instance_yaml)
     env = {**environ, "DAGSTER_HOME": str(home)}
@@ -221,7 +226,8 @@ def launched_from_webserver(
         dagster = DagsterDev(webserver, url, DagsterGraphQL(url))
         dagster.wait_until_loaded()
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-        seconds = []
+        seconds: list[float] = []
+        pairs: list[tuple[float, float]] = []
         with DagsterInstance.from_config(str(home)) as instance:
             for _ in range(samples + 1):
                 request = next_request()
@@ -234,9 +240,10 @@ def launched_from_webserver(
                     tags={**request.tags, "dagster/partition": API_SPACE},
                 )
                 seconds.append(wait_until_finished(instance, run_id, start))
+                pairs.append((seconds[-1], in_process()))
     finally:
         webserver.stop()
-    return seconds[0], seconds[1:]
+    return seconds[0], pairs[1:]
 
 
 def main() -> None:
@@ -322,15 +329,33 @@ def measure(
         [request] = [r for r in requests_of(tick) if r.partition_key == API_SPACE]
         return request
 
+    def in_process() -> float:
+        request = next_request()
+        start = time.perf_counter()
+        job_def.execute_in_process(
+            run_config={**request.run_config, "loggers": QUIET_CONSOLE},
+            partition_key=API_SPACE,
+            tags=request.tags,
+            instance=instance,
+        )
+        return time.perf_counter() - start
+
     medians = {path: statistics.median(s) for path, s in processes.items()}
     for path, instance_yaml in (
         ("webserver", INSTANCE_YAML),
         ("webserver-fork", INSTANCE_YAML + FORK_LAUNCHER_YAML),
     ):
-        first, seconds = launched_from_webserver(
-            root, environ, instance_yaml, next_request, args.webserver_samples
+        first, pairs = launched_from_webserver(
+            root,
+            environ,
+            instance_yaml,
+            next_request,
+            samples=args.webserver_samples,
+            in_process=in_process,
         )
-        medians[f"{path}-first"], medians[path] = first, statistics.median(seconds)
+        medians[f"{path}-first"] = first
+        medians[path] = statistics.median(launched for launched, _ in pairs)
+        medians[f"{path}-paired"] = statistics.median(launched / alone for launched, alone in pairs)
     return rows, medians, imports
 
 
@@ -362,6 +387,9 @@ def report(
     ):
         seconds = processes[path]
         print(f"  {label:<31}: {seconds * 1000:7.0f} ms = {seconds / total:.1f}x in process")
+    print("Launched from the webserver / the same run in process right after it (median of pairs):")
+    for path, label in (("webserver", "default launcher"), ("webserver-fork", "ForkRunLauncher")):
+        print(f"  {label:<31}: {processes[f'{path}-paired']:.2f}x")
 
 
 if __name__ == "__main__":
