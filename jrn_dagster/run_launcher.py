@@ -6,10 +6,11 @@ imports Dagster and the code location again: seconds per run before its first op
 docs/benchmarks.md), against about one second for the whole run in process. This launcher keeps
 one helper process per launcher process (the daemon's, or the webserver's): the **zygote**,
 started on the first launch, imports ``dagster``, its run-execution CLI and the configured
-modules, opens and closes the instance once and loads the run's job, then forks one child per
-run. The child is the run worker Dagster's own launchers start
-(``dagster api execute_run`` with the run's ``ExecuteRunArgs``): it marks the run started,
-executes it and exits; nothing about the run's execution differs.
+modules, opens and closes the instance once and loads the run's job, then keeps one **spare**
+child forked ahead, its instance open. A launch hands the spare the run's ``ExecuteRunArgs``
+and the zygote forks the next spare. The spare does what the run worker of Dagster's own
+launchers does (``dagster api execute_run``): it marks the run started, executes it and exits;
+nothing about the run's execution differs.
 
 Configured in ``dagster.yaml`` (docs/operations.md#warm-run-workers)::
 
@@ -47,7 +48,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from dagster import Array, Field, Noneable, StringSource
 from dagster._core.launcher import (
@@ -59,6 +60,9 @@ from dagster._core.launcher import (
 from dagster._core.origin import JobPythonOrigin
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._serdes import ConfigurableClassData, serialize_value
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 logger = logging.getLogger(__name__)
 
@@ -380,41 +384,93 @@ def _warm_up(instance_ref: str, job_origin: str) -> None:
     job.get_definition()
 
 
-def _run_worker(execute_run_args: str) -> int:
-    """In the forked child: what ``dagster api execute_run`` does, with the modules warm."""
-    from dagster._cli.api import execute_run_command  # preloaded by the zygote
+def _execute(instance_ref: str, instance: "DagsterInstance", execute_run_args: str) -> int:
+    """What ``dagster api execute_run`` does, on an instance opened before the run was known;
+    its exit code. The command's own body (``dagster._cli.api._execute_run_command_body``,
+    private: ``dagster`` is pinned below 1.14, and the launcher tests run it) is called rather
+    than the command, which would open the instance again: that is most of what the spare
+    saves."""
+    from dagster import DagsterInstance  # preloaded by the zygote
+    from dagster._cli.api import _execute_run_command_body
+    from dagster._grpc.types import ExecuteRunArgs
+    from dagster._serdes import deserialize_value
+    from dagster._utils.interrupts import capture_interrupts
 
     try:
-        execute_run_command.main(args=[execute_run_args], standalone_mode=False)
+        with capture_interrupts():
+            arguments = deserialize_value(execute_run_args, ExecuteRunArgs)
+            ref = arguments.instance_ref
+            if ref is not None and serialize_value(ref) != instance_ref:  # another instance
+                instance.dispose()
+                instance = DagsterInstance.from_ref(ref)
+            return _execute_run_command_body(
+                arguments.run_id,
+                instance,
+                lambda _event: None,
+                set_exit_code_on_failure=bool(arguments.set_exit_code_on_failure),
+            )
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 1
     except BaseException:  # the worker's last word, then exit
         logger.exception("run worker failed")
         return 1
-    return 0
-
-
-def _fork(execute_run_args: str, protocol: IO[str]) -> int:
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 1
-    try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker waits for its own children
-        protocol.close()
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)  # the launcher's requests are the zygote's alone
-        os.dup2(2, 1)  # and so are its answers: the worker's stdout goes to stderr
-        sys.stdin = Path(os.devnull).open()  # noqa: SIM115 - the process ends with os._exit
-        sys.stdout = sys.stderr
-        code = _run_worker(execute_run_args)
     finally:
-        sys.stderr.flush()
-        os._exit(code)
+        instance.dispose()
+
+
+def _become_worker(protocol: IO[str]) -> None:
+    """In a forked child: default signals, no part in the zygote's protocol."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker waits for its own children
+    protocol.close()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # the launcher's requests are the zygote's alone
+    os.dup2(2, 1)  # and so are its answers: the worker's stdout goes to stderr
+    sys.stdin = Path(os.devnull).open()  # noqa: SIM115 - the process ends with os._exit
+    sys.stdout = sys.stderr
+
+
+class _Spare:
+    """A run worker forked before its run, its instance already open (the slowest part of a
+    worker's start): a launch hands it the run's arguments through a pipe instead of forking
+    then, and the zygote forks the next spare after answering. An idle spare holds no
+    connection (Dagster's storages open one per use); when the zygote exits, the pipe's end of
+    input ends the spare."""
+
+    def __init__(self, protocol: IO[str], instance_ref: str) -> None:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid:
+            os.close(read_fd)
+            self.pid = pid
+            self.write_fd = write_fd
+            return
+        code = 1
+        try:
+            os.close(write_fd)
+            _become_worker(protocol)
+            from dagster import DagsterInstance  # preloaded by the zygote
+            from dagster._core.instance.ref import InstanceRef
+            from dagster._serdes import deserialize_value
+
+            instance = DagsterInstance.from_ref(deserialize_value(instance_ref, InstanceRef))
+            with os.fdopen(read_fd) as requests:
+                request = requests.readline()  # end of input: the zygote is gone, so go too
+            code = _execute(instance_ref, instance, request.strip()) if request else 0
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+
+    def hand(self, execute_run_args: str) -> int:
+        try:
+            os.write(self.write_fd, (execute_run_args + "\n").encode())
+        finally:
+            os.close(self.write_fd)
+        return self.pid
 
 
 def zygote_main(modules: Sequence[str]) -> None:
-    """Import ``modules``, say ready, then fork a run worker for each request line."""
+    """Import ``modules``, say ready, then hand each request line to a spare run worker and
+    fork the next spare."""
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything an import prints goes to stderr, not into the protocol
     sys.stdout = sys.stderr
@@ -422,22 +478,25 @@ def zygote_main(modules: Sequence[str]) -> None:
         for module in modules:
             importlib.import_module(module)
         warm_up = json.loads(sys.stdin.readline())
-        _warm_up(warm_up["instance_ref"], warm_up["job_origin"])
+        instance_ref = warm_up["instance_ref"]
+        _warm_up(instance_ref, warm_up["job_origin"])
     except BaseException as error:  # reported to the launcher, which falls back
         protocol.write(json.dumps({"error": f"preparing run workers: {error!r}"}) + "\n")
         protocol.flush()
         raise SystemExit(1) from error
     signal.signal(signal.SIGCHLD, _reap)
+    spare = _Spare(protocol, instance_ref)
     protocol.write(json.dumps({"ready": True}) + "\n")
     protocol.flush()
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            answer: dict[str, object] = {"pid": _fork(request["execute_run_args"], protocol)}
+            answer: dict[str, object] = {"pid": spare.hand(request["execute_run_args"])}
         except (ValueError, KeyError, TypeError, OSError) as error:
             answer = {"error": repr(error)}
         protocol.write(json.dumps(answer) + "\n")
         protocol.flush()
+        spare = _Spare(protocol, instance_ref)
 
 
 if __name__ == "__main__":

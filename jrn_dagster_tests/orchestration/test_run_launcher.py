@@ -104,6 +104,26 @@ def warm(request: pytest.FixtureRequest) -> Iterator[Deployment]:
         yield _deployment(request.param, [MODULE], stack)
 
 
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text[text.rfind(")") + 2 :].split()[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return text[text.rfind(")") + 2 :].split()[0] not in ("Z", "X")
+
+
 def _recorded(tmp_path: Path, name: str) -> dict[str, Any]:
     return json.loads((tmp_path / f"{name}.json").read_text())
 
@@ -233,11 +253,22 @@ def test_a_reloaded_location_gets_a_new_zygote_and_none_outlives_its_launcher(
         deployment = _deployment("sqlite", [MODULE], stack)
         before = deployment.launch(tmp_path, "before")
         assert deployment.finished(before) is DagsterRunStatus.SUCCESS
+        old_zygote = _recorded(tmp_path, "before")["ppid"]
+        spares = wait_for(
+            lambda: _children(old_zygote) or None,
+            timeout_seconds=RUN_TIMEOUT_SECONDS,
+            what="the next spare worker",
+        )
         deployment.workspace.reload_code_location(LOCATION)  # a new code server, a new id
         after = deployment.launch(tmp_path, "after")
         assert deployment.finished(after) is DagsterRunStatus.SUCCESS
-        old_zygote = _recorded(tmp_path, "before")["ppid"]
         new_zygote = _recorded(tmp_path, "after")["ppid"]
         assert new_zygote != old_zygote
         assert not Path(f"/proc/{old_zygote}").exists()  # stopped and reaped at the reload
+        # Its idle spare, waiting on the zygote's pipe, ended with it.
+        wait_for(
+            lambda: not any(_alive(pid) for pid in spares) or None,
+            timeout_seconds=RUN_TIMEOUT_SECONDS,
+            what="the old zygote's spare to end",
+        )
     assert not Path(f"/proc/{new_zygote}").exists()  # the launcher's dispose stopped it
