@@ -461,8 +461,12 @@ class _Spare:
             os._exit(code)
 
     def hand(self, execute_run_args: str) -> int:
+        """Give the spare its run; its pid. A spare that is gone (its instance would not open)
+        raises BrokenPipeError: the launcher then launches through the code server."""
+        data = (execute_run_args + "\n").encode()
         try:
-            os.write(self.write_fd, (execute_run_args + "\n").encode())
+            while data:  # a signal (a worker exiting) can cut a write short
+                data = data[os.write(self.write_fd, data) :]
         finally:
             os.close(self.write_fd)
         return self.pid
