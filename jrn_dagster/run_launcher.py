@@ -46,7 +46,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -67,6 +67,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RUN_WORKER_TAG = "jrn/run_worker"
+# The tag of a run reserved for a warm worker and then launched by its code server instead.
+NO_WARM_WORKER = json.dumps({"launched_by": "code server"})
 # The zygote imports Dagster and the code location before it answers: a cold VM takes seconds.
 ZYGOTE_READY_TIMEOUT_SECONDS = 120.0
 _ALWAYS_PRELOADED = ("dagster", "dagster._cli.api")
@@ -106,6 +108,18 @@ def worker_identity(pid: int) -> str:
         },
         sort_keys=True,
     )
+
+
+def _names_a_worker(tag: str | None) -> bool:
+    """The tag was written for a warm worker (whether it is valid is ``_local_worker``'s
+    question)."""
+    if tag is None:
+        return False
+    try:
+        worker = json.loads(tag)
+    except ValueError:
+        return False
+    return isinstance(worker, dict) and "pid" in worker
 
 
 def _local_worker(tag: str) -> dict[str, Any] | None:
@@ -175,12 +189,18 @@ class _Zygote:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def fork(self, execute_run_args: str) -> int:
-        """The pid of a new run worker executing ``execute_run_args`` (serialized
-        ``ExecuteRunArgs``)."""
+    def fork(self, execute_run_args: str, before_start: Callable[[int], None]) -> int:
+        """The pid of the run worker executing ``execute_run_args`` (serialized
+        ``ExecuteRunArgs``). ``before_start`` gets the pid before the worker gets the run."""
         with self._lock:
+            self._send({"reserve": "next worker"})
+            pid = int(self._answer(timeout=30.0, expect="pid")["pid"])
+            before_start(pid)
             self._send({"execute_run_args": execute_run_args})
-            return int(self._answer(timeout=30.0, expect="pid")["pid"])
+            started = int(self._answer(timeout=30.0, expect="pid")["pid"])
+            if started != pid:
+                raise ZygoteError(f"the zygote reserved worker {pid} but started {started}")
+            return pid
 
     def _send(self, request: Mapping[str, str]) -> None:
         stdin = self._process.stdin
@@ -298,9 +318,21 @@ class ForkRunLauncher(DefaultRunLauncher):
             instance_ref=self._instance.get_ref(),
             set_exit_code_on_failure=None,
         )
+        tagged = False
+
+        def tag_worker(pid: int) -> None:
+            # Before the worker has the run: Dagster's add_run_tags rewrites the run's whole
+            # body from what it read, so a tag written while the worker adds its own (the clone
+            # op labels the mode) could erase that one.
+            nonlocal tagged
+            self._instance.add_run_tags(run.run_id, {RUN_WORKER_TAG: worker_identity(pid)})
+            tagged = True
+
         try:
-            pid = self._zygote_for(server_id, job_origin).fork(serialize_value(arguments))
+            self._zygote_for(server_id, job_origin).fork(serialize_value(arguments), tag_worker)
         except ZygoteError as error:
+            if tagged:  # no warm worker has the run: terminate and monitoring must not look
+                self._instance.add_run_tags(run.run_id, {RUN_WORKER_TAG: NO_WARM_WORKER})
             logger.warning("run %s: %s; launching it through its code server", run.run_id, error)
             self._instance.report_engine_event(
                 f"Warm run worker unavailable ({error}); launching through the code server.",
@@ -309,13 +341,12 @@ class ForkRunLauncher(DefaultRunLauncher):
             )
             super().launch_run(context)
             return
-        self._instance.add_run_tags(run.run_id, {RUN_WORKER_TAG: worker_identity(pid)})
         self._run_ids.add(run.run_id)
 
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)
-        if run is None or RUN_WORKER_TAG not in run.tags:
-            return super().terminate(run_id)
+        if run is None or not _names_a_worker(run.tags.get(RUN_WORKER_TAG)):
+            return super().terminate(run_id)  # launched by its code server
         if run.is_finished:
             return False
         self._instance.report_run_canceling(run)
@@ -493,14 +524,20 @@ def zygote_main(modules: Sequence[str]) -> None:
     protocol.write(json.dumps({"ready": True}) + "\n")
     protocol.flush()
     for line in sys.stdin:
+        handed = False
         try:
             request = json.loads(line)
-            answer: dict[str, object] = {"pid": spare.hand(request["execute_run_args"])}
+            if "reserve" in request:  # which worker takes the next run (the launcher tags it)
+                answer: dict[str, object] = {"pid": spare.pid}
+            else:
+                handed = True  # used up, whether it takes the run or is gone
+                answer = {"pid": spare.hand(request["execute_run_args"])}
         except (ValueError, KeyError, TypeError, OSError) as error:
             answer = {"error": repr(error)}
         protocol.write(json.dumps(answer) + "\n")
         protocol.flush()
-        spare = _Spare(protocol, instance_ref)
+        if handed:
+            spare = _Spare(protocol, instance_ref)
 
 
 if __name__ == "__main__":

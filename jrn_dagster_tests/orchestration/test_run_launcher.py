@@ -143,6 +143,8 @@ def test_runs_of_a_preloaded_location_are_forked_from_one_warm_zygote(
     run = warm.instance.get_run_by_id(first)
     assert run is not None
     assert json.loads(run.tags[RUN_WORKER_TAG])["pid"] == one["pid"]
+    # Tagged before the worker had the run, so never written alongside the worker's own tags.
+    assert one["worker_tag"] == run.tags[RUN_WORKER_TAG]
     # The run's arguments (instance reference included) came through a pipe, not argv.
     assert first not in one["cmdline"] and "instance_ref" not in one["cmdline"]
     assert "execute_run" not in one["cmdline"]

@@ -15,7 +15,15 @@ WAIT_LIMIT_SECONDS = 120
 def record_process(context: OpExecutionContext) -> None:
     cmdline = Path(f"/proc/{os.getpid()}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     Path(context.op_config["record"]).write_text(
-        json.dumps({"pid": os.getpid(), "ppid": os.getppid(), "cmdline": cmdline})
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "ppid": os.getppid(),
+                "cmdline": cmdline,
+                # What the run's tags were when its worker loaded it.
+                "worker_tag": context.run.tags.get("jrn/run_worker"),
+            }
+        )
     )
     wait_for = context.op_config.get("wait_for")
     deadline = time.monotonic() + WAIT_LIMIT_SECONDS
