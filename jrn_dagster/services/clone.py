@@ -229,7 +229,7 @@ class Claim:
 def _claim(database: Database, plan: SpacePlan, work: SourcePlan, run_id: str) -> Claim:
     """Record that this run works on its pushes for the space. A catch-up claims none: its range
     covers whatever pushes it reaches, recorded when it succeeds."""
-    with database.unit_of_work() as uow:
+    with database.unit_of_work(serializable_write=True) as uow:
         held = []
         for event_id in work.event_ids:
             record, done = uow.coverage.claim_push(event_id, work.source_id, plan.space_id, run_id)
@@ -304,7 +304,7 @@ def _start_range(
     event_id: int,
     run_id: str,
 ) -> int:
-    with database.unit_of_work() as uow:
+    with database.unit_of_work(serializable_write=True) as uow:
         started = uow.coverage.start_range(
             space_id=plan.space_id,
             source_id=work.source_id,

@@ -139,7 +139,7 @@ def analyse_impact(
     """The impact report of the run's ranges, kept with each of them. Every source the rules
     name is resolved: analysed, or checked out for the agent to read, or warned about."""
     space_id = checkouts.plan.space_id
-    with database.unit_of_work() as uow:
+    with database.unit_of_work(serializable_write=True) as uow:
         bound = uow.sources.bound_to(space_id)
         # Docs written before rules were stored (or by hand in SQL): derived once, here.
         if uow.docs.derive_stale_rules(space_id):
@@ -219,7 +219,7 @@ def empty_report(strict: bool) -> ImpactReport:
 
 def _persist_report(database: Database, checkouts: Checkouts, report: ImpactReport) -> None:
     """Keep the report with each range the run processes."""
-    with database.unit_of_work() as uow:
+    with database.unit_of_work(serializable_write=True) as uow:
         for checkout in checkouts.true_sources:
             if checkout.range_id is not None:
                 uow.coverage.update_range(checkout.range_id, report=report.to_json_dict())

@@ -23,7 +23,7 @@ def record_run_failure(
     failed before it could claim anything gets failed push records now, so that explain and the
     failure's reader see which pushes a space has not processed (the source cursor waits for
     them either way: nothing covers them)."""
-    with database.unit_of_work() as uow:
+    with database.unit_of_work(serializable_write=True) as uow:
         failed = _record(
             uow,
             dagster_run_id,

@@ -62,7 +62,7 @@ def write_changeset(
 ) -> tuple[Changeset, bool]:
     """Create (or find) the changeset and link it to the run's ranges. A run with nothing to
     propose records an empty changeset, so that is explicit too."""
-    with database.unit_of_work() as uow:
+    with database.unit_of_work(serializable_write=True) as uow:
         changeset, created = _write(uow, checkouts, proposals, dagster_run_id)
         uow.commit()
     return changeset, created
