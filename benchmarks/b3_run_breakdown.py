@@ -60,9 +60,8 @@ from jrn_dagster.resources.agent import NoticeAgentResource
 from jrn_dagster.resources.database import DatabaseResource
 from jrn_dagster.resources.repositories import RepositoryAccessResource
 from jrn_dagster.resources.sandbox import LocalSandboxResource
-from jrn_dagster_tests.support.dagster_dev import LOCATION_NAME, PROJECT_ROOT, DagsterDev
-from jrn_dagster_tests.support.dagster_graphql import DagsterGraphQL
-from jrn_dagster_tests.support.processes import free_port, start_process
+from jrn_dagster_tests.support.dagster_dev import LOCATION_NAME, PROJECT_ROOT
+from jrn_dagster_tests.support.topology import start_webserver
 
 SANDBOX_SECONDS: list[float] = []
 BIN = Path(sys.executable).parent
@@ -205,28 +204,13 @@ def launched_from_webserver(
     home = Path(tempfile.mkdtemp(dir=root, prefix="webserver-home-"))
     (home / "dagster.yaml").write_text(instance_yaml)
     env = {**environ, "DAGSTER_HOME": str(home)}
-    port = free_port()
-    webserver = start_process(
-        "dagster-webserver",
-        [
-            str(BIN / "dagster-webserver"),
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        env=env,
-        cwd=PROJECT_ROOT,
-        log_path=home / "webserver.log",
+    dagster = start_webserver(
+        env=env, workspace=PROJECT_ROOT / "workspace.yaml", log_path=home / "webserver.log"
     )
     try:
-        url = f"http://127.0.0.1:{port}"
-        dagster = DagsterDev(webserver, url, DagsterGraphQL(url))
         dagster.wait_until_loaded()
+        port = int(dagster.url.rsplit(":", 1)[1])
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-        seconds: list[float] = []
         pairs: list[tuple[float, float]] = []
         with DagsterInstance.from_config(str(home)) as instance:
             for _ in range(samples + 1):
@@ -239,11 +223,11 @@ def launched_from_webserver(
                     run_config={**request.run_config, "loggers": QUIET_CONSOLE},
                     tags={**request.tags, "dagster/partition": API_SPACE},
                 )
-                seconds.append(wait_until_finished(instance, run_id, start))
-                pairs.append((seconds[-1], in_process()))
+                launched = wait_until_finished(instance, run_id, start)
+                pairs.append((launched, in_process()))
     finally:
-        webserver.stop()
-    return seconds[0], pairs[1:]
+        dagster.process.stop()
+    return pairs[0][0], pairs[1:]
 
 
 def main() -> None:

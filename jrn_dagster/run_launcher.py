@@ -110,26 +110,29 @@ def worker_identity(pid: int) -> str:
     )
 
 
+def _tag_fields(tag: str | None) -> dict[str, Any] | None:
+    """The ``jrn/run_worker`` tag's JSON object; None when there is none (tags can be edited:
+    malformed is none)."""
+    if tag is None:
+        return None
+    try:
+        fields = json.loads(tag)
+    except ValueError:
+        return None
+    return fields if isinstance(fields, dict) else None
+
+
 def _names_a_worker(tag: str | None) -> bool:
     """The tag was written for a warm worker (whether it is valid is ``_local_worker``'s
     question)."""
-    if tag is None:
-        return False
-    try:
-        worker = json.loads(tag)
-    except ValueError:
-        return False
-    return isinstance(worker, dict) and "pid" in worker
+    fields = _tag_fields(tag)
+    return fields is not None and "pid" in fields
 
 
 def _local_worker(tag: str) -> dict[str, Any] | None:
-    """The tag's worker if the tag names one on this host (tags can be edited: anything else,
-    malformed included, is None)."""
-    try:
-        worker = json.loads(tag)
-    except ValueError:
-        return None
-    if not isinstance(worker, dict):
+    """The tag's worker if the tag names one on this host; else None."""
+    worker = _tag_fields(tag)
+    if worker is None:
         return None
     if worker.get("host") != socket.gethostname() or worker.get("boot") != _boot_id():
         return None
@@ -261,15 +264,15 @@ class ForkRunLauncher(DefaultRunLauncher):
     ) -> "ForkRunLauncher":
         return cls(inst_data=inst_data, **config_value)
 
-    def _forkable(self, run: DagsterRun) -> bool:
+    def _forkable_origin(self, run: DagsterRun) -> JobPythonOrigin | None:
+        """The run's code origin if a warm worker can run it (a preloaded module, this
+        process's Python); else None."""
         origin = run.job_code_origin
         if origin is None:
-            return False
-        pointer = origin.repository_origin.code_pointer
-        module = getattr(pointer, "module", None)
-        return module in self._preload and Path(origin.repository_origin.executable_path) == Path(
-            sys.executable
-        )
+            return None
+        module = getattr(origin.repository_origin.code_pointer, "module", None)
+        same_python = Path(origin.repository_origin.executable_path) == Path(sys.executable)
+        return origin if module in self._preload and same_python else None
 
     def _zygote_for(self, server_id: str | None, job_origin: JobPythonOrigin) -> _Zygote:
         with self._zygote_lock:
@@ -295,7 +298,8 @@ class ForkRunLauncher(DefaultRunLauncher):
 
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
-        if not self._forkable(run) or context.workspace is None:
+        job_origin = self._forkable_origin(run)
+        if job_origin is None or context.workspace is None:
             super().launch_run(context)
             return
         origin = run.remote_job_origin
@@ -309,9 +313,6 @@ class ForkRunLauncher(DefaultRunLauncher):
         server_id = getattr(location, "server_id", None)
         from dagster._grpc.types import ExecuteRunArgs  # deferred, as Dagster does
 
-        job_origin = run.job_code_origin
-        if job_origin is None:  # _forkable checked it; for the type checker
-            raise ZygoteError(f"run {run.run_id} has no code origin")
         arguments = ExecuteRunArgs(
             job_origin=job_origin,
             run_id=run.run_id,

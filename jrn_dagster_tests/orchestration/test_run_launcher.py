@@ -178,18 +178,26 @@ def test_a_zygote_that_cannot_start_leaves_the_run_to_its_code_server(tmp_path: 
         assert any("not retried until the location reloads" in m for m in messages)
 
 
-def test_terminate_stops_the_forked_worker_and_health_follows_it(
-    warm: Deployment, tmp_path: Path
-) -> None:
-    release = tmp_path / "release"
-    run_id = warm.launch(tmp_path, "held", wait_for_file=release)
+def _held_run(
+    warm: Deployment, tmp_path: Path, name: str, release: Path
+) -> tuple[str, ForkRunLauncher]:
+    """A run whose op has started and waits for ``release``; the instance's launcher."""
+    run_id = warm.launch(tmp_path, name, wait_for_file=release)
     wait_for(
-        lambda: (tmp_path / "held.json").exists() or None,
+        lambda: (tmp_path / f"{name}.json").exists() or None,
         timeout_seconds=RUN_TIMEOUT_SECONDS,
         what="the op to start",
     )
     launcher = warm.instance.run_launcher
     assert isinstance(launcher, ForkRunLauncher)
+    return run_id, launcher
+
+
+def test_terminate_stops_the_forked_worker_and_health_follows_it(
+    warm: Deployment, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    run_id, launcher = _held_run(warm, tmp_path, "held", release)
     run = warm.instance.get_run_by_id(run_id)
     assert run is not None
     assert launcher.check_run_worker_health(run).status is WorkerStatus.RUNNING
@@ -211,14 +219,7 @@ def test_a_killed_worker_is_reported_failed_and_a_recycled_pid_is_never_signalle
     warm: Deployment, tmp_path: Path
 ) -> None:
     release = tmp_path / "release"
-    run_id = warm.launch(tmp_path, "killed", wait_for_file=release)
-    wait_for(
-        lambda: (tmp_path / "killed.json").exists() or None,
-        timeout_seconds=RUN_TIMEOUT_SECONDS,
-        what="the op to start",
-    )
-    launcher = warm.instance.run_launcher
-    assert isinstance(launcher, ForkRunLauncher)
+    run_id, launcher = _held_run(warm, tmp_path, "killed", release)
     os.kill(_recorded(tmp_path, "killed")["pid"], signal.SIGKILL)
     run = warm.instance.get_run_by_id(run_id)
     assert run is not None
